@@ -1,0 +1,39 @@
+# The course's two commands (see README.md):
+#   make book   set up .venv, fetch MNIST, regenerate exercises/ from solutions/, build the book
+#   make test   the same set-up and book build, then the whole test suite
+# Both are idempotent: a second run with nothing changed only re-checks.
+
+PYTHON ?= python3.11
+VENV   := .venv
+PY     := $(VENV)/bin/python
+# nbgrader runs `alembic` by name when it creates a gradebook: keep the venv's bin/ on PATH.
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+export PYTHONHASHSEED := 0
+
+SOLUTIONS := $(shell find solutions -type f -not -path '*/.ipynb_checkpoints/*' 2>/dev/null)
+BOOK_SRC  := _config.yml _toc.yml $(shell find book -type f 2>/dev/null)
+
+.PHONY: book test setup data release clean
+.DELETE_ON_ERROR:
+
+book: setup data release
+	$(VENV)/bin/jupyter-book build . --builder html -W -n --keep-going
+
+test: book
+	$(PY) -m pytest
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt autograder/pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+data: setup
+	$(PY) -m autograder data
+
+release: setup
+	$(PY) -m autograder release
+
+clean:
+	rm -rf _build autograder/grading

@@ -1,0 +1,53 @@
+"""``python -m autograder``: the instructor's command line."""
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import course_root
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__.strip("`: "))
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("release", help="regenerate the student copies in exercises/ from solutions/")
+    p.add_argument("assignment", nargs="*", help="assignment folder name(s) under solutions/ (default: all)")
+
+    p = sub.add_parser("grade", help="autograde a class of submissions, write feedback and grades")
+    p.add_argument("assignment", help="assignment folder name under solutions/, e.g. 01_rnn_forward")
+    p.add_argument("submissions", type=Path,
+                   help="folder laid out <student>/<notebook>.ipynb, or a zip of such folders")
+    p.add_argument("--out", type=Path, default=None,
+                   help="where grades.csv, summary.csv/.md and feedback/ go (default autograder/grading/ASSIGNMENT)")
+    p.add_argument("--timeout", type=int, default=None, help="seconds one cell may run (default from nbconfig)")
+
+    p = sub.add_parser("data", help="fetch MNIST into the data folder and verify its checksums")
+    p.add_argument("--dir", type=Path, default=None, help="data folder (default: $RNN_COURSE_DATA or ./data)")
+
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "release":
+            from .grading import release
+
+            release(args.assignment or None)
+        elif args.command == "grade":
+            from .grading import grade
+            from .nbconfig import CELL_TIMEOUT
+
+            out = args.out or (course_root() / "autograder" / "grading" / args.assignment)
+            out.mkdir(parents=True, exist_ok=True)
+            grade(args.assignment, args.submissions, out, cell_timeout=args.timeout or CELL_TIMEOUT)
+        elif args.command == "data":
+            from .data import fetch
+
+            fetch(args.dir)
+    except Exception as exc:  # noqa: BLE001 - the grader's own failures end here, with a message
+        from .data import MnistDataError
+        from .grading import GraderError
+
+        if isinstance(exc, (GraderError, MnistDataError)):
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        raise
+    return 0

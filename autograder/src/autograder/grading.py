@@ -1,0 +1,445 @@
+"""Autograde a class of submissions with nbgrader, robustly.
+
+``grade(assignment, submissions, out)`` builds a private nbgrader course folder under
+``out/course``, records the assignment in a fresh gradebook, imports every student's notebook,
+autogrades each student in its own nbgrader process (so a crash, a hang or a corrupt file
+costs that student only), writes feedback HTML without hidden tests, and exports
+``grades.csv`` (one row per student, with the reason wherever grading was not complete) plus a
+per-test pass-rate summary (``summary.csv``, ``summary.md``).
+"""
+
+import csv
+import html
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from . import course_root
+from .nbconfig import CELL_TIMEOUT
+
+
+class GraderError(RuntimeError):
+    """The grader itself cannot go on (bad arguments, broken course files, nbgrader failing)."""
+
+
+# --------------------------------------------------------------------------- the assignment
+
+
+@dataclass
+class TestCell:
+    grade_id: str
+    notebook: str
+    points: float
+
+
+@dataclass
+class Assignment:
+    name: str
+    source: Path
+    notebooks: list  # names without .ipynb
+    tests: list  # TestCell, in notebook order
+    known_ids: dict  # notebook -> set of grade_ids of every nbgrader cell
+
+    @property
+    def max_score(self):
+        return sum(t.points for t in self.tests)
+
+
+def load_assignment(name, root=None) -> Assignment:
+    root = Path(root) if root else course_root()
+    if root is None:
+        raise GraderError("cannot find the course checkout (a folder with _config.yml and solutions/)")
+    source = root / "solutions" / name
+    if not source.is_dir():
+        available = sorted(p.name for p in (root / "solutions").iterdir() if p.is_dir())
+        raise GraderError(f"no assignment {name!r} in {root / 'solutions'}; available: {', '.join(available)}")
+    notebooks, tests, known = [], [], {}
+    for path in sorted(source.glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        notebooks.append(path.stem)
+        known[path.stem] = set()
+        for cell in nb.cells:
+            meta = cell.metadata.get("nbgrader", {})
+            if "grade_id" in meta:
+                known[path.stem].add(meta["grade_id"])
+            if meta.get("grade"):
+                tests.append(TestCell(meta["grade_id"], path.stem, float(meta.get("points", 0))))
+    if not notebooks:
+        raise GraderError(f"assignment {name!r} has no notebook in {source}")
+    return Assignment(name, source, notebooks, tests, known)
+
+
+def assignment_names(root=None):
+    root = Path(root) if root else course_root()
+    return sorted(p.name for p in (root / "solutions").iterdir() if p.is_dir() and any(p.glob("*.ipynb")))
+
+
+# --------------------------------------------------------------------------- nbgrader calls
+
+
+def _env():
+    env = dict(os.environ)
+    # nbgrader runs `alembic` by name when it creates a gradebook.
+    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
+    env.setdefault("PYTHONHASHSEED", "0")
+    return env
+
+
+def nbgrader(args, cwd, *, timeout=None, log_path=None):
+    """Run ``nbgrader ARGS`` in ``cwd``; return (returncode or None on timeout, output text)."""
+    cmd = [sys.executable, "-m", "nbgrader", *args]
+    try:
+        proc = subprocess.run(cmd, cwd=cwd, env=_env(), capture_output=True, text=True, timeout=timeout,
+                              stdin=subprocess.DEVNULL)
+        rc, out = proc.returncode, proc.stdout + proc.stderr
+    except subprocess.TimeoutExpired as exc:
+        rc = None
+        out = (exc.stdout or b"").decode(errors="replace") + (exc.stderr or b"").decode(errors="replace")
+    if log_path:
+        Path(log_path).write_text(f"$ nbgrader {' '.join(args)}\n{out}")
+    return rc, out
+
+
+def release(assignments=None, root=None, log=print):
+    """Regenerate ``exercises/A`` from ``solutions/A`` for each assignment (all by default)."""
+    root = Path(root) if root else course_root()
+    names = assignments or assignment_names(root)
+    for name in names:
+        load_assignment(name, root)  # clear error for an unknown name
+        rc, out = nbgrader(["generate_assignment", name, "--force", "--no-db"], cwd=root)
+        if rc != 0:
+            raise GraderError(f"nbgrader generate_assignment {name} failed:\n{out[-3000:]}")
+        for path in sorted((root / "exercises" / name).rglob("*.ipynb")):
+            text = path.read_text()
+            for marker in ("BEGIN SOLUTION", "BEGIN HIDDEN TESTS"):
+                if marker in text:
+                    raise GraderError(f"{path} still contains {marker!r}: check the nbgrader markers")
+        log(f"released {name} -> {root / 'exercises' / name}")
+    return names
+
+
+# --------------------------------------------------------------------------- submissions
+
+
+@dataclass
+class Student:
+    id: str
+    label: str  # the folder name as submitted
+    files: list  # paths of .ipynb files found for this student
+    result: dict = field(default_factory=dict)
+
+
+def _safe_extract(zip_path: Path, dest: Path):
+    with zipfile.ZipFile(zip_path) as zf:
+        for info in zf.infolist():
+            name = info.filename
+            parts = Path(name).parts
+            if name.startswith(("/", "\\")) or ".." in parts or (info.external_attr >> 16) & 0o170000 == 0o120000:
+                raise GraderError(f"{zip_path}: refusing unsafe member {name!r}")
+        zf.extractall(dest)
+
+
+def _student_id(label, taken):
+    base = re.sub(r"[^A-Za-z0-9_.-]+", "_", label).strip("._") or "student"
+    sid, n = base, 2
+    while sid in taken:
+        sid, n = f"{base}_{n}", n + 1
+    taken.add(sid)
+    return sid
+
+
+def _is_junk(path: Path):
+    return any(p.startswith(".") or p == "__MACOSX" for p in path.parts)
+
+
+def discover(submissions: Path, scratch: Path):
+    """Students in a folder laid out ``<student>/<notebook>.ipynb``, or in a zip of one."""
+    submissions = Path(submissions)
+    if not submissions.exists():
+        raise GraderError(f"submissions not found: {submissions}")
+    if submissions.is_file():
+        if not zipfile.is_zipfile(submissions):
+            raise GraderError(f"{submissions} is neither a folder nor a zip file")
+        dest = scratch / "unzipped"
+        shutil.rmtree(dest, ignore_errors=True)
+        dest.mkdir(parents=True)
+        _safe_extract(submissions, dest)
+        submissions = dest
+    top = submissions
+    dirs = [d for d in sorted(top.iterdir()) if d.is_dir() and not _is_junk(d.relative_to(top))]
+    # A zip often wraps everything in one folder: look inside it.
+    if len(dirs) == 1 and not any(dirs[0].glob("*.ipynb")) and any(d.is_dir() for d in dirs[0].iterdir()):
+        top = dirs[0]
+        dirs = [d for d in sorted(top.iterdir()) if d.is_dir() and not _is_junk(d.relative_to(top))]
+    taken, students = set(), []
+    for d in dirs:
+        files = sorted(p for p in d.rglob("*.ipynb") if not _is_junk(p.relative_to(d)))
+        students.append(Student(_student_id(d.name, taken), d.name, files))
+    return students
+
+
+# --------------------------------------------------------------------------- one student
+
+
+def _pick_notebook(student, nb_name, single):
+    exact = [p for p in student.files if p.name == f"{nb_name}.ipynb"]
+    if exact:
+        return exact[0], None
+    if single and len(student.files) == 1:
+        p = student.files[0]
+        return p, f"notebook {p.name} graded as {nb_name}.ipynb"
+    return None, None
+
+
+def _normalise(nb, known_ids, notes):
+    """Strip nbgrader metadata that would stop nbgrader: unknown or duplicated grade ids.
+
+    Test cells that are missing afterwards are restored from the gradebook by nbgrader
+    (``OverwriteCells.add_missing_cells``), so the student is graded on every test.
+    """
+    seen = set()
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader")
+        if not meta:
+            continue
+        gid = meta.get("grade_id")
+        if gid not in known_ids:
+            notes.append(f"cell with unknown grade id {gid!r} treated as an ordinary cell")
+            del cell.metadata["nbgrader"]
+        elif gid in seen:
+            notes.append(f"duplicate cell {gid!r} treated as an ordinary cell")
+            del cell.metadata["nbgrader"]
+        else:
+            seen.add(gid)
+    for gid in sorted(known_ids - seen):
+        notes.append(f"cell {gid!r} was missing and was restored from the assignment")
+    return nb
+
+
+def _explain_failure(rc, out, wall_limit):
+    if rc is None:
+        return f"grading was stopped after {wall_limit:.0f} s (the notebook kept running); nothing could be graded"
+    if "DeadKernelError" in out or "Kernel died" in out or "kernel died" in out:
+        return "the Python kernel died while running the notebook (for example os._exit or running out of memory); nothing could be graded"
+    errors = [line.strip() for line in out.splitlines() if "[ERROR]" in line or "Error:" in line]
+    detail = errors[-1] if errors else (out.strip().splitlines() or ["no output"])[-1]
+    return f"nbgrader could not autograde the notebook: {detail[-300:]}"
+
+
+def _read_scores(db_url, assignment, student_id, tests):
+    from nbgrader.api import Gradebook, MissingEntry
+
+    scores = {}
+    with Gradebook(db_url) as gb:
+        for t in tests:
+            try:
+                g = gb.find_grade(t.grade_id, t.notebook, assignment, student_id)
+            except MissingEntry:
+                continue
+            if g.auto_score is not None and not g.needs_manual_grade:
+                scores[t.grade_id] = float(g.auto_score)
+    return scores
+
+
+def _timeouts(autograded_dir):
+    """Cells that were interrupted for running too long, from the autograded notebooks."""
+    found = []
+    for path in sorted(Path(autograded_dir).glob("*.ipynb")):
+        try:
+            nb = nbformat.read(path, as_version=4)
+        except Exception:  # noqa: BLE001
+            continue
+        for cell in nb.cells:
+            for output in cell.get("outputs", []):
+                text = json.dumps(output)
+                if "CellTimeoutError" in text or "Cell execution timed out" in text or "KeyboardInterrupt" in text:
+                    gid = cell.metadata.get("nbgrader", {}).get("grade_id", f"cell {cell.get('id', '?')}")
+                    found.append(gid)
+                    break
+    return found
+
+
+# --------------------------------------------------------------------------- feedback
+
+
+FALLBACK_FEEDBACK = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Feedback: {assignment}</title>
+<style>body{{font-family:sans-serif;max-width:46em;margin:2em auto;line-height:1.5}}
+td,th{{padding:.2em .8em;text-align:left}}</style></head>
+<body><h1>Feedback: {assignment}</h1>
+<p><strong>Student:</strong> {student}</p>
+<p><strong>Score:</strong> {score:g} / {max_score:g}</p>
+<p><strong>Your submission could not be graded automatically.</strong> {reason}</p>
+<p>Fix the problem (open the notebook, <em>Kernel &rarr; Restart &amp; Run All</em>, check that every
+cell runs), then resubmit or talk to your instructor.</p>
+<table><tr><th>test</th><th>points</th></tr>{rows}</table>
+</body></html>
+"""
+
+
+def _fallback_feedback(path, assignment, student, score, max_score, reason, tests, scores):
+    rows = "".join(
+        f"<tr><td>{html.escape(t.grade_id)}</td><td>{scores.get(t.grade_id, 0.0):g} / {t.points:g}</td></tr>"
+        for t in tests
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(FALLBACK_FEEDBACK.format(assignment=html.escape(assignment), student=html.escape(student),
+                                             score=score, max_score=max_score, reason=html.escape(reason),
+                                             rows=rows))
+
+
+# --------------------------------------------------------------------------- the whole class
+
+
+def grade(assignment, submissions, out, *, cell_timeout=CELL_TIMEOUT, root=None, log=print):
+    """Grade every submission; return the list of result rows (also written to ``out``)."""
+    t_start = time.monotonic()
+    root = Path(root) if root else course_root()
+    a = load_assignment(assignment, root)
+    out = Path(out).resolve()
+    work = out / "course"
+    if work.exists():
+        shutil.rmtree(work)
+    (work / "source").mkdir(parents=True)
+    shutil.copytree(a.source, work / "source" / assignment,
+                    ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+    pkg_src = Path(__file__).resolve().parent.parent
+    (work / "nbgrader_config.py").write_text(
+        "# Written by `python -m autograder grade`: this grading run's private nbgrader course.\n"
+        "import sys\n"
+        f"sys.path.insert(0, {str(pkg_src)!r})\n"
+        "from autograder.nbconfig import configure\n"
+        f"configure(get_config(), {str(work)!r}, source='source', release='release', work='.', "
+        f"cell_timeout={int(cell_timeout)})\n"
+    )
+    db_url = f"sqlite:///{work / 'gradebook.db'}"
+    logs = work / "logs"
+    logs.mkdir()
+    rc, output = nbgrader(["generate_assignment", assignment, "--force"], cwd=work,
+                          log_path=logs / "generate_assignment.log")
+    if rc != 0:
+        raise GraderError(f"nbgrader generate_assignment failed (see {logs / 'generate_assignment.log'}):\n"
+                          f"{output[-2000:]}")
+
+    students = discover(submissions, out)
+    log(f"grading {assignment}: {len(students)} submission(s), {len(a.tests)} test cells, "
+        f"{a.max_score:g} points, cell timeout {cell_timeout} s")
+    n_code_cells = sum(len(nbformat.read(a.source / f"{nb}.ipynb", as_version=4).cells) for nb in a.notebooks)
+    wall_limit = n_code_cells * cell_timeout + 120
+
+    rows = []
+    for st in students:
+        t0 = time.monotonic()
+        notes, fatal = [], None
+        target_dir = work / "submitted" / st.id / assignment
+        target_dir.mkdir(parents=True)
+        for nb_name in a.notebooks:
+            path, note = _pick_notebook(st, nb_name, single=len(a.notebooks) == 1)
+            if note:
+                notes.append(note)
+            if path is None:
+                fatal = f"no {nb_name}.ipynb in the submission"
+                break
+            try:
+                nb = nbformat.reads(path.read_text(encoding="utf-8", errors="replace"), as_version=4)
+            except Exception as exc:  # noqa: BLE001 - any unreadable file is this student's problem
+                fatal = f"{path.name} is not a valid notebook ({type(exc).__name__}: {str(exc)[:200]})"
+                break
+            nb = _normalise(nb, a.known_ids[nb_name], notes)
+            nbformat.write(nb, target_dir / f"{nb_name}.ipynb")
+        scores = {}
+        if fatal is None:
+            rc, output = nbgrader(["autograde", assignment, f"--student={st.id}", "--force"], cwd=work,
+                                  timeout=wall_limit, log_path=logs / f"autograde-{st.id}.log")
+            scores = _read_scores(db_url, assignment, st.id, a.tests)
+            if rc != 0 or len(scores) < len(a.tests):
+                fatal = _explain_failure(rc, output, wall_limit)
+                scores = {}
+            else:
+                notes += [f"cell {gid!r} was stopped after {cell_timeout} s"
+                          for gid in _timeouts(work / "autograded" / st.id / assignment)]
+        score = sum(scores.values())
+        st.result = {
+            "student": st.id,
+            "submitted_as": st.label,
+            "assignment": assignment,
+            "score": score,
+            "max_score": a.max_score,
+            "status": "graded" if fatal is None else "ungraded",
+            "reason": "; ".join(([fatal] if fatal else []) + notes),
+            "seconds": round(time.monotonic() - t0, 1),
+            **{t.grade_id: scores.get(t.grade_id, 0.0) for t in a.tests},
+        }
+        rows.append(st.result)
+        log(f"  {st.id:<24} {score:>5g} / {a.max_score:g}  {st.result['status']}"
+            + (f"  ({st.result['reason']})" if st.result["reason"] else ""))
+
+    _write_feedback(a, students, work, out, logs)
+    _write_reports(a, rows, out)
+    elapsed = time.monotonic() - t_start
+    log(f"graded {len(rows)} submission(s) in {elapsed:.1f} s; results in {out}")
+    return rows
+
+
+def _write_feedback(a, students, work, out, logs):
+    feedback_out = out / "feedback"
+    if feedback_out.exists():
+        shutil.rmtree(feedback_out)
+    graded = [st for st in students if st.result["status"] == "graded"]
+    if graded:
+        nbgrader(["generate_feedback", a.name, "--force"], cwd=work, log_path=logs / "generate_feedback.log")
+    for st in students:
+        for nb_name in a.notebooks:
+            src = work / "feedback" / st.id / a.name / f"{nb_name}.html"
+            dest = feedback_out / st.id / f"{nb_name}.html"
+            if st.result["status"] == "graded" and src.is_file():
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(src, dest)
+            else:
+                reason = st.result["reason"] or "feedback could not be generated"
+                if st.result["status"] == "graded":
+                    reason = f"graded, but nbgrader could not write feedback ({reason})"
+                _fallback_feedback(dest, a.name, st.id, st.result["score"], a.max_score, reason, a.tests,
+                                   {t.grade_id: st.result[t.grade_id] for t in a.tests})
+
+
+def _write_reports(a, rows, out):
+    fields = ["student", "submitted_as", "assignment", "score", "max_score", "status", "reason", "seconds",
+              *[t.grade_id for t in a.tests]]
+    with open(out / "grades.csv", "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=fields)
+        w.writeheader()
+        w.writerows(rows)
+    summary = []
+    for t in a.tests:
+        vals = [r[t.grade_id] for r in rows]
+        full = sum(1 for v in vals if v >= t.points)
+        summary.append({
+            "test": t.grade_id, "notebook": t.notebook, "points": t.points, "submissions": len(vals),
+            "mean_score": round(sum(vals) / len(vals), 3) if vals else 0.0,
+            "full_marks": full, "pass_rate": round(full / len(vals), 3) if vals else 0.0,
+        })
+    with open(out / "summary.csv", "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(summary[0]) if summary else ["test"])
+        w.writeheader()
+        w.writerows(summary)
+    ungraded = sum(1 for r in rows if r["status"] != "graded")
+    lines = [f"# {a.name}: {len(rows)} submissions, {ungraded} could not be graded", "",
+             "| test | points | mean | full marks | pass rate |", "|---|---:|---:|---:|---:|"]
+    lines += [f"| {s['test']} | {s['points']:g} | {s['mean_score']:g} | {s['full_marks']} | {s['pass_rate']:.0%} |"
+              for s in summary]
+    totals = [r["score"] for r in rows]
+    if totals:
+        lines += ["", f"Total: mean {sum(totals) / len(totals):.2f} of {a.max_score:g}, "
+                      f"{sum(1 for s in totals if s >= a.max_score)} with full marks."]
+    (out / "summary.md").write_text("\n".join(lines) + "\n")

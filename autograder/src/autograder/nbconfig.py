@@ -1,0 +1,52 @@
+"""The one place where the course's nbgrader settings live.
+
+``nbgrader_config.py`` at the repository root calls :func:`configure` for the instructor's
+own ``nbgrader`` commands; ``python -m autograder grade`` calls it for its grading folder.
+This module must import nothing heavy: nbgrader silently ignores a config file that raises.
+"""
+
+from pathlib import Path
+
+COURSE_ID = "rnn-course"
+
+# What a student sees where a solution was: nbgrader's ClearSolutions stub.
+CODE_STUB = "# IMPLEMENT-ME\nraise NotImplementedError()"
+TEXT_STUB = "IMPLEMENT-ME: write your answer here."
+
+# Seconds one cell may run during autograding before it is interrupted.
+CELL_TIMEOUT = 60
+
+
+def configure(c, root, *, source="solutions", release="exercises", work="autograder/grading/course",
+              db_path=None, cell_timeout=CELL_TIMEOUT):
+    """Fill the traitlets config ``c`` for a course rooted at ``root``."""
+    root = Path(root).resolve()
+    c.CourseDirectory.root = str(root)
+    c.CourseDirectory.course_id = COURSE_ID
+    c.CourseDirectory.source_directory = source
+    c.CourseDirectory.release_directory = release
+    c.CourseDirectory.submitted_directory = f"{work}/submitted"
+    c.CourseDirectory.autograded_directory = f"{work}/autograded"
+    c.CourseDirectory.feedback_directory = f"{work}/feedback"
+    c.CourseDirectory.solution_directory = f"{work}/released_solutions"
+    c.CourseDirectory.source_with_tests_directory = f"{work}/source_with_tests"
+    db = Path(db_path) if db_path else root / work / "gradebook.db"
+    c.CourseDirectory.db_url = f"sqlite:///{db}"
+
+    c.ClearSolutions.code_stub = {"python": CODE_STUB}
+    c.ClearSolutions.text_stub = TEXT_STUB
+
+    # Grading: bounded cells, deleted test cells come back, a hung kernel becomes zeros.
+    c.Execute.timeout = cell_timeout
+    c.Execute.interrupt_on_timeout = True
+    c.Execute.raise_on_iopub_timeout = False
+    c.OverwriteCells.add_missing_cells = True
+
+    # Feedback never shows hidden tests: not their source, not as traceback context.
+    c.GenerateFeedback.preprocessors = [
+        "nbgrader.preprocessors.GetGrades",
+        "nbgrader.preprocessors.ClearHiddenTests",
+        "autograder.feedback.ShortenTestTracebacks",
+        "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+    ]
+    return c
