@@ -14,6 +14,7 @@ import numpy as np
 from .gradients import relative_errors
 
 DEFAULT_RTOL = 1e-7
+DEFAULT_ATOL = 1e-10
 
 
 def _suffix(seed, hint):
@@ -54,8 +55,8 @@ def _where(index, dims):
     return ", ".join(f"{d} {int(i)}" for d, i in zip(dims, index))
 
 
-def close(name, actual, expected, *, dims=None, rtol=DEFAULT_RTOL, seed=None, hint=None):
-    """Check ``actual`` against ``expected`` elementwise by relative error.
+def close(name, actual, expected, *, dims=None, rtol=DEFAULT_RTOL, atol=DEFAULT_ATOL, seed=None, hint=None):
+    """Check ``actual`` against ``expected`` elementwise: wrong where |a - e| > atol + rtol (|a| + |e|).
 
     ``dims`` names the axes (for example ``("batch row", "time step", "hidden unit")``) so that
     a failure says where the first wrong entry is; an axis called ``"time step"`` also gets
@@ -74,16 +75,19 @@ def close(name, actual, expected, *, dims=None, rtol=DEFAULT_RTOL, seed=None, hi
             f"{name} contains {actual[tuple(idx)]} at {_where(idx, dims)} where {expected[tuple(idx)]:.6g} "
             f"was expected.{_suffix(seed, hint)}"
         )
-    err = relative_errors(actual, expected)
-    wrong = err > rtol
+    diff = np.abs(actual - expected)
+    allowed = atol + rtol * (np.abs(actual) + np.abs(expected))
+    wrong = diff > allowed
     if not wrong.any():
         return
-    worst = np.unravel_index(np.argmax(err), err.shape)
+    err = relative_errors(actual, expected)
+    worst = np.unravel_index(np.argmax(diff / allowed), diff.shape)
     first = np.argwhere(wrong)[0]
     msg = (
         f"{name} is wrong in {int(wrong.sum())} of {wrong.size} entries. First at {_where(first, dims)}: "
         f"got {actual[tuple(first)]:.6g}, expected {expected[tuple(first)]:.6g}. "
-        f"Largest relative error {err[worst]:.2e} at {_where(worst, dims)} (tolerance {rtol:.0e})."
+        f"Largest error at {_where(worst, dims)}: {diff[worst]:.2e} absolute, {err[worst]:.2e} relative "
+        f"(tolerance {rtol:.0e} relative, {atol:.0e} absolute)."
     )
     if dims and "time step" in dims:
         axis = list(dims).index("time step")
@@ -93,12 +97,12 @@ def close(name, actual, expected, *, dims=None, rtol=DEFAULT_RTOL, seed=None, hi
     raise AssertionError(msg + _suffix(seed, hint))
 
 
-def scalar(name, actual, expected, *, rtol=DEFAULT_RTOL, seed=None, hint=None):
+def scalar(name, actual, expected, *, rtol=DEFAULT_RTOL, atol=DEFAULT_ATOL, seed=None, hint=None):
     """Check a scalar result (a Python or numpy number, or a 0-d array)."""
     arr = as_array(name, actual, seed=seed)
     if arr.shape != ():
         raise AssertionError(f"{name} should be a single number, got an array of shape {arr.shape}.{_suffix(seed, hint)}")
-    close(name, arr, expected, rtol=rtol, seed=seed, hint=hint)
+    close(name, arr, expected, rtol=rtol, atol=atol, seed=seed, hint=hint)
 
 
 @contextmanager

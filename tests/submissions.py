@@ -1,0 +1,115 @@
+"""Build students' notebooks from the instructor notebook: correct ones and known-wrong ones.
+
+A correct submission is the released student copy with each IMPLEMENT-ME stub replaced by the
+instructor's code, exactly what a student who got everything right hands in. A known-wrong one
+applies textual edits to that code; each edit must match exactly once, so that a change to the
+solution that silently turns a mutant into a correct answer fails loudly instead.
+"""
+
+import copy
+import json
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def solution_code(source: str) -> str:
+    """The instructor's code of a solution cell, markers dropped (what the student writes)."""
+    lines = [line for line in source.splitlines() if "### BEGIN SOLUTION" not in line and "### END SOLUTION" not in line]
+    return "\n".join(lines)
+
+
+def hidden_and_solution_lines(source: str):
+    """Lines between BEGIN/END SOLUTION and BEGIN/END HIDDEN TESTS markers."""
+    out, inside = [], False
+    for line in source.splitlines():
+        if "### BEGIN SOLUTION" in line or "### BEGIN HIDDEN TESTS" in line:
+            inside = True
+            continue
+        if "### END SOLUTION" in line or "### END HIDDEN TESTS" in line:
+            inside = False
+            continue
+        if inside:
+            out.append(line)
+    return out
+
+
+def load(assignment, notebook, where):
+    return nbformat.read(ROOT / where / assignment / f"{notebook}.ipynb", as_version=4)
+
+
+def correct_submission(assignment, notebook, edits=None):
+    """The released notebook with every stub filled by the instructor's code, then ``edits`` applied.
+
+    ``edits``: {grade_id of a solution cell: [(old, new), ...]}.
+    """
+    edits = dict(edits or {})
+    solution = {c.metadata["nbgrader"]["grade_id"]: c for c in load(assignment, notebook, "solutions").cells
+                if c.metadata.get("nbgrader", {}).get("solution")}
+    nb = copy.deepcopy(load(assignment, notebook, "exercises"))
+    for cell in nb.cells:
+        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if gid in solution:
+            code = solution_code(solution[gid].source)
+            for old, new in edits.pop(gid, []):
+                count = code.count(old)
+                assert count == 1, f"mutant edit {old!r} matches {count} times in cell {gid}"
+                code = code.replace(old, new)
+            cell.source = code
+    assert not edits, f"edits for unknown solution cells: {sorted(edits)}"
+    return nb
+
+
+def write(nb, path: Path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, path)
+    return path
+
+
+def raw(text: str, path: Path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def drop_cell(nb, grade_id):
+    nb = copy.deepcopy(nb)
+    before = len(nb.cells)
+    nb.cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") != grade_id]
+    assert len(nb.cells) == before - 1, f"no cell {grade_id}"
+    return nb
+
+
+def rename_cell(nb, grade_id, new_id):
+    nb = copy.deepcopy(nb)
+    cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id]
+    assert len(cells) == 1, f"no cell {grade_id}"
+    cells[0].metadata["nbgrader"]["grade_id"] = new_id
+    return nb
+
+
+def truncated_json(nb):
+    text = json.dumps(nb)
+    return text[: len(text) // 2]
+
+
+def secret_lines(min_length=16):
+    """Every solution or hidden-test line of every assignment that the student copy does not show.
+
+    Lines shorter than ``min_length`` (``return h``, ``else:``) are too common to mean anything.
+    """
+    secret = set()
+    for source in sorted((ROOT / "solutions").glob("*/*.ipynb")):
+        released = ROOT / "exercises" / source.parent.name / source.name
+        visible = set()
+        if released.exists():
+            for cell in nbformat.read(released, as_version=4).cells:
+                visible.update(line.strip() for line in cell.source.splitlines())
+        for cell in nbformat.read(source, as_version=4).cells:
+            for line in hidden_and_solution_lines(cell.source):
+                line = line.strip()
+                if len(line) >= min_length and line not in visible:
+                    secret.add(line)
+    return sorted(secret)
