@@ -263,7 +263,7 @@ def _timeouts(autograded_dir):
             for output in cell.get("outputs", []):
                 text = json.dumps(output)
                 if "CellTimeoutError" in text or "Cell execution timed out" in text or "KeyboardInterrupt" in text:
-                    gid = cell.metadata.get("nbgrader", {}).get("grade_id", f"cell {cell.get('id', '?')}")
+                    gid = cell.metadata.get("nbgrader", {}).get("grade_id") or cell.get("id", "?")
                     found.append(gid)
                     break
     return found
