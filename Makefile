@@ -3,12 +3,11 @@
 #   make test   the same set-up and book build, then the whole test suite
 # Both are idempotent: a second run with nothing changed only re-checks.
 
-PYTHON ?= python3.11
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 PY     := $(VENV)/bin/python
 # nbgrader runs `alembic` by name when it creates a gradebook: keep the venv's bin/ on PATH.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
-export PYTHONHASHSEED := 0
 
 SOLUTIONS := $(shell find solutions -type f -not -path '*/.ipynb_checkpoints/*' 2>/dev/null)
 BOOK_SRC  := _config.yml _toc.yml $(shell find book -type f 2>/dev/null)
@@ -27,6 +26,8 @@ setup: $(VENV)/.installed
 $(VENV)/.installed: requirements.txt autograder/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	# The venv's own "python3" kernel, so that a user-level kernelspec never runs the notebooks.
+	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (RNN course)" >/dev/null
 	touch $@
 
 data: setup
