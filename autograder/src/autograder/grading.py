@@ -14,6 +14,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -96,15 +97,27 @@ def _env():
 
 
 def nbgrader(args, cwd, *, timeout=None, log_path=None):
-    """Run ``nbgrader ARGS`` in ``cwd``; return (returncode or None on timeout, output text)."""
+    """Run ``nbgrader ARGS`` in ``cwd``; return (returncode, or None on timeout, and its output).
+
+    It runs in a session of its own, so that on a timeout the whole process group goes,
+    the notebook's kernel (which may be spinning in a loop) included.
+    """
     cmd = [sys.executable, "-m", "nbgrader", *args]
-    try:
-        proc = subprocess.run(cmd, cwd=cwd, env=_env(), capture_output=True, text=True, timeout=timeout,
-                              stdin=subprocess.DEVNULL)
-        rc, out = proc.returncode, proc.stdout + proc.stderr
-    except subprocess.TimeoutExpired as exc:
-        rc = None
-        out = (exc.stdout or b"").decode(errors="replace") + (exc.stderr or b"").decode(errors="replace")
+    with tempfile.TemporaryFile("w+") as out_file:
+        proc = subprocess.Popen(cmd, cwd=cwd, env=_env(), stdout=out_file, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, text=True, start_new_session=True)
+        try:
+            rc = proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            rc = None
+        finally:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)  # leftovers: kernels of a finished or stopped run
+            except ProcessLookupError:
+                pass
+            proc.wait()
+        out_file.seek(0)
+        out = out_file.read()
     if log_path:
         Path(log_path).write_text(f"$ nbgrader {' '.join(args)}\n{out}")
     return rc, out
@@ -368,7 +381,7 @@ def grade(assignment, submissions, out, *, cell_timeout=CELL_TIMEOUT, root=None,
             else:
                 notes += [f"cell {gid!r} was stopped after {cell_timeout} s"
                           for gid in _timeouts(work / "autograded" / st.id / assignment)]
-        score = sum(scores.values())
+        score = float(sum(scores.values()))
         st.result = {
             "student": st.id,
             "submitted_as": st.label,
