@@ -8,6 +8,7 @@ solution that silently turns a mutant into a correct answer fails loudly instead
 
 import copy
 import json
+from html.parser import HTMLParser
 from pathlib import Path
 
 import nbformat
@@ -21,14 +22,14 @@ def solution_code(source: str) -> str:
     return "\n".join(lines)
 
 
-def hidden_and_solution_lines(source: str):
-    """Lines between BEGIN/END SOLUTION and BEGIN/END HIDDEN TESTS markers."""
+def marked_lines(source: str, kinds=("SOLUTION", "HIDDEN TESTS")):
+    """Lines between ``### BEGIN <kind>`` and ``### END <kind>`` markers, for the given kinds."""
     out, inside = [], False
     for line in source.splitlines():
-        if "### BEGIN SOLUTION" in line or "### BEGIN HIDDEN TESTS" in line:
+        if any(f"### BEGIN {k}" in line for k in kinds):
             inside = True
             continue
-        if "### END SOLUTION" in line or "### END HIDDEN TESTS" in line:
+        if any(f"### END {k}" in line for k in kinds):
             inside = False
             continue
         if inside:
@@ -95,21 +96,48 @@ def truncated_json(nb):
     return text[: len(text) // 2]
 
 
-def secret_lines(min_length=16):
+def secret_lines(min_length=16, kinds=("SOLUTION", "HIDDEN TESTS")):
     """Every solution or hidden-test line of every assignment that the student copy does not show.
 
     Lines shorter than ``min_length`` (``return h``, ``else:``) are too common to mean anything.
     """
+    visible = set()  # what any student copy shows is public (chapter 2 repeats chapter 1's signatures)
+    for released in sorted((ROOT / "exercises").glob("*/*.ipynb")):
+        visible.update(notebook_lines(released))
     secret = set()
     for source in sorted((ROOT / "solutions").glob("*/*.ipynb")):
-        released = ROOT / "exercises" / source.parent.name / source.name
-        visible = set()
-        if released.exists():
-            for cell in nbformat.read(released, as_version=4).cells:
-                visible.update(line.strip() for line in cell.source.splitlines())
         for cell in nbformat.read(source, as_version=4).cells:
-            for line in hidden_and_solution_lines(cell.source):
+            for line in marked_lines(cell.source, kinds):
                 line = line.strip()
                 if len(line) >= min_length and line not in visible:
                     secret.add(line)
     return sorted(secret)
+
+
+def notebook_lines(path):
+    """The stripped source lines of every cell of a notebook."""
+    return {line.strip() for cell in nbformat.read(path, as_version=4).cells for line in cell.source.splitlines()}
+
+
+def hidden_test_lines(min_length=16):
+    return secret_lines(min_length, kinds=("HIDDEN TESTS",))
+
+
+class _Text(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.parts = []
+
+    def handle_data(self, data):
+        self.parts.append(data)
+
+
+def visible_text(path: Path) -> str:
+    """What a reader sees of a file: the text of an HTML page (tags dropped, entities decoded)."""
+    raw = Path(path).read_text(errors="replace")
+    if Path(path).suffix != ".html":
+        return raw
+    parser = _Text()
+    parser.feed(raw)
+    parser.close()
+    return "".join(parser.parts)

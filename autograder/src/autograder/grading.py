@@ -320,6 +320,7 @@ def grade(assignment, submissions, out, *, cell_timeout=CELL_TIMEOUT, root=None,
     root = Path(root) if root else course_root()
     a = load_assignment(assignment, root)
     out = Path(out).resolve()
+    students = discover(submissions, out)
     work = out / "course"
     if work.exists():
         shutil.rmtree(work)
@@ -344,7 +345,6 @@ def grade(assignment, submissions, out, *, cell_timeout=CELL_TIMEOUT, root=None,
         raise GraderError(f"nbgrader generate_assignment failed (see {logs / 'generate_assignment.log'}):\n"
                           f"{output[-2000:]}")
 
-    students = discover(submissions, out)
     log(f"grading {assignment}: {len(students)} submission(s), {len(a.tests)} test cells, "
         f"{a.max_score:g} points, cell timeout {cell_timeout} s")
     n_code_cells = sum(len(nbformat.read(a.source / f"{nb}.ipynb", as_version=4).cells) for nb in a.notebooks)

@@ -1,0 +1,100 @@
+"""Chapter 2 (backpropagation through time) graded end to end through `python -m autograder grade`.
+
+Each known-wrong version must lose exactly the points of the functions it breaks. A broken
+rnn_step_backward breaks everything built on it (full and truncated BPTT) and nothing else; the
+forward pass keeps its point whatever the backward pass does.
+"""
+
+import pytest
+
+from classes import Chapter
+
+STEP, FULL, TRUNC = "test_rnn_step_backward", "test_rnn_backward", "test_rnn_backward_truncated"
+
+CH = Chapter(
+    assignment="02_bptt",
+    notebook="bptt",
+    points={
+        "test_forward": 1,
+        STEP: 3,
+        FULL: 3,
+        TRUNC: 2,
+        "test_cross_entropy_backward": 1,
+        "test_output_backward": 1,
+        "test_clip_by_global_norm": 1,
+    },
+    mutants={
+        "dropped_dh_next": (
+            {"rnn_backward": [("dh_t = dh[:, t, :] + dh_next", "dh_t = dh[:, t, :]")]},
+            {FULL},
+        ),
+        "truncation_off_by_one": (
+            {"rnn_backward": [("for s in range(t, max(t - k, -1), -1):", "for s in range(t, max(t - k - 1, -1), -1):")]},
+            {TRUNC},
+        ),
+        "tanh_derivative_as_1_minus_h": (
+            {"rnn_step_backward": [("da = dh_next * (1.0 - h_next ** 2)", "da = dh_next * (1.0 - h_next)")]},
+            {STEP, FULL, TRUNC},
+        ),
+        "missing_bias_gradient": (
+            {"rnn_backward": [("dbh += dbh_t", "pass")]},
+            {FULL},
+        ),
+        "whh_not_transposed_in_backward": (
+            {"rnn_step_backward": [("dh_prev = da @ Whh.T", "dh_prev = da @ Whh")]},
+            {STEP, FULL, TRUNC},
+        ),
+        "dwhh_transposed": (
+            {"rnn_step_backward": [("dWhh = h_prev.T @ da", "dWhh = da.T @ h_prev")]},
+            {STEP, FULL, TRUNC},
+        ),
+        "cross_entropy_backward_not_averaged": (
+            {"cross_entropy_backward": [("dscores /= N * T", "dscores /= N")]},
+            {"test_cross_entropy_backward"},
+        ),
+        "output_backward_missing_dby": (
+            {"output_backward": [("dby = dscores.reshape(-1, C).sum(axis=0)", "dby = np.zeros(C)")]},
+            {"test_output_backward"},
+        ),
+        "clip_each_array_separately": (
+            {"clip_by_global_norm": [("clipped = [g * scale for g in grads]",
+                                      "clipped = [g * min(1.0, max_norm / np.linalg.norm(g)) for g in grads]")]},
+            {"test_clip_by_global_norm"},
+        ),
+        "output_forward_without_bias": (
+            {"forward": [("return h @ Why + by", "return h @ Why")]},
+            {"test_forward"},
+        ),
+    },
+)
+EXPECTED = CH.expected()
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("class02")
+    CH.write_standard_class(tmp / "class")
+    rows, stdout = CH.grade(tmp / "class", tmp / "out")
+    return tmp / "out", rows, stdout, tmp / "class"
+
+
+def test_points_and_mutants_are_consistent():
+    CH.check_points()
+
+
+def test_every_submission_has_exactly_one_row(graded):
+    assert set(graded[1]) == set(EXPECTED)
+
+
+@pytest.mark.parametrize("student", sorted(EXPECTED))
+def test_exact_scores(graded, student):
+    CH.check_row(graded[1], student)
+
+
+@pytest.mark.parametrize("student", sorted(EXPECTED))
+def test_feedback_without_hidden_tests(graded, student):
+    CH.check_feedback(graded[0], graded[1], student, graded[3])
+
+
+def test_summary(graded):
+    CH.check_summary(graded[0], graded[1])
