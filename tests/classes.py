@@ -109,3 +109,44 @@ class Chapter:
             assert int(summary[gid]["full_marks"]) == full
             assert float(summary[gid]["pass_rate"]) == round(full / len(rows), 3)
         assert "pass rate" in (out / "summary.md").read_text()
+
+
+def standard_tests(ch: Chapter, build=None):
+    """The tests every chapter's fixture class gets; a test module does ``globals().update(...)``.
+
+    ``build(folder)`` writes the class (default: the standard class of ``ch``).
+    """
+    import pytest
+
+    build = build or ch.write_standard_class
+    expected = sorted(ch.expected())
+
+    @pytest.fixture(scope="module")
+    def graded(tmp_path_factory):
+        tmp = tmp_path_factory.mktemp(f"class_{ch.assignment}")
+        build(tmp / "class")
+        rows, stdout = ch.grade(tmp / "class", tmp / "out")
+        return tmp / "out", rows, stdout, tmp / "class"
+
+    def test_points_and_mutants_are_consistent():
+        ch.check_points()
+
+    def test_every_submission_has_exactly_one_row(graded):
+        out, rows, stdout, _ = graded
+        assert set(rows) == set(expected)
+        assert f"graded {len(expected)} submission(s)" in stdout
+
+    @pytest.mark.parametrize("student", expected)
+    def test_exact_scores(graded, student):
+        ch.check_row(graded[1], student)
+
+    @pytest.mark.parametrize("student", expected)
+    def test_feedback_without_hidden_tests(graded, student):
+        ch.check_feedback(graded[0], graded[1], student, graded[3])
+
+    def test_summary(graded):
+        ch.check_summary(graded[0], graded[1])
+
+    return {f.__name__: f for f in (graded, test_points_and_mutants_are_consistent,
+                                    test_every_submission_has_exactly_one_row, test_exact_scores,
+                                    test_feedback_without_hidden_tests, test_summary)}

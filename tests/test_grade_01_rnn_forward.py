@@ -9,10 +9,8 @@ of the function it breaks and keep all the others; each broken one gets a row an
 import zipfile
 
 import nbformat
-import pytest
-
 import submissions as subs
-from classes import Chapter
+from classes import Chapter, standard_tests
 from conftest import run_cli
 
 CH = Chapter(
@@ -84,7 +82,6 @@ CH.extra = {
     "invalid_json": (CH.scores(ALL), "ungraded", ["not a valid notebook"]),
     "no_notebook": (CH.scores(ALL), "ungraded", ["no rnn_forward.ipynb"]),
 }
-EXPECTED = CH.expected()
 
 
 def build_class(folder):
@@ -102,36 +99,7 @@ def build_class(folder):
     (folder / "no_notebook" / "answers.txt").write_text("I forgot the notebook\n")
 
 
-@pytest.fixture(scope="module")
-def graded(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("class01")
-    build_class(tmp / "class")
-    rows, stdout = CH.grade(tmp / "class", tmp / "out")
-    return tmp / "out", rows, stdout, tmp / "class"
-
-
-def test_points_and_mutants_are_consistent():
-    CH.check_points()
-
-
-def test_every_submission_has_exactly_one_row(graded):
-    out, rows, stdout, _ = graded
-    assert set(rows) == set(EXPECTED)
-    assert f"graded {len(EXPECTED)} submission(s)" in stdout
-
-
-@pytest.mark.parametrize("student", sorted(EXPECTED))
-def test_exact_scores(graded, student):
-    CH.check_row(graded[1], student)
-
-
-@pytest.mark.parametrize("student", sorted(EXPECTED))
-def test_feedback_without_hidden_tests(graded, student):
-    CH.check_feedback(graded[0], graded[1], student, graded[3])
-
-
-def test_summary(graded):
-    CH.check_summary(graded[0], graded[1])
+globals().update(standard_tests(CH, build=build_class))
 
 
 def test_zip_from_an_lms(tmp_path):

@@ -5,9 +5,7 @@ rnn_step_backward breaks everything built on it (full and truncated BPTT) and no
 forward pass keeps its point whatever the backward pass does.
 """
 
-import pytest
-
-from classes import Chapter
+from classes import Chapter, standard_tests
 
 STEP, FULL, TRUNC = "test_rnn_step_backward", "test_rnn_backward", "test_rnn_backward_truncated"
 
@@ -67,34 +65,6 @@ CH = Chapter(
         ),
     },
 )
-EXPECTED = CH.expected()
 
 
-@pytest.fixture(scope="module")
-def graded(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("class02")
-    CH.write_standard_class(tmp / "class")
-    rows, stdout = CH.grade(tmp / "class", tmp / "out")
-    return tmp / "out", rows, stdout, tmp / "class"
-
-
-def test_points_and_mutants_are_consistent():
-    CH.check_points()
-
-
-def test_every_submission_has_exactly_one_row(graded):
-    assert set(graded[1]) == set(EXPECTED)
-
-
-@pytest.mark.parametrize("student", sorted(EXPECTED))
-def test_exact_scores(graded, student):
-    CH.check_row(graded[1], student)
-
-
-@pytest.mark.parametrize("student", sorted(EXPECTED))
-def test_feedback_without_hidden_tests(graded, student):
-    CH.check_feedback(graded[0], graded[1], student, graded[3])
-
-
-def test_summary(graded):
-    CH.check_summary(graded[0], graded[1])
+globals().update(standard_tests(CH))
