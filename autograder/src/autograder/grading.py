@@ -321,11 +321,29 @@ def grade(assignment, submissions, out, *, cell_timeout=CELL_TIMEOUT, root=None,
     a = load_assignment(assignment, root)
     out = Path(out).resolve()
     students = discover(submissions, out)
-    work = out / "course"
+    work = _prepare_course(a, out / "course", cell_timeout)
+    log(f"grading {assignment}: {len(students)} submission(s), {len(a.tests)} test cells, "
+        f"{a.max_score:g} points, cell timeout {cell_timeout} s")
+    n_cells = sum(len(nbformat.read(a.source / f"{nb}.ipynb", as_version=4).cells) for nb in a.notebooks)
+    wall_limit = n_cells * cell_timeout + 120
+    rows = []
+    for st in students:
+        st.result = _grade_student(a, st, work, cell_timeout, wall_limit)
+        rows.append(st.result)
+        log(f"  {st.id:<24} {st.result['score']:>5g} / {a.max_score:g}  {st.result['status']}"
+            + (f"  ({st.result['reason']})" if st.result["reason"] else ""))
+    _write_feedback(a, students, work, out, work / "logs")
+    _write_reports(a, rows, out)
+    log(f"graded {len(rows)} submission(s) in {time.monotonic() - t_start:.1f} s; results in {out}")
+    return rows
+
+
+def _prepare_course(a, work, cell_timeout):
+    """A fresh private nbgrader course in ``work`` whose gradebook knows the assignment."""
     if work.exists():
         shutil.rmtree(work)
     (work / "source").mkdir(parents=True)
-    shutil.copytree(a.source, work / "source" / assignment,
+    shutil.copytree(a.source, work / "source" / a.name,
                     ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
     pkg_src = Path(__file__).resolve().parent.parent
     (work / "nbgrader_config.py").write_text(
@@ -336,72 +354,55 @@ def grade(assignment, submissions, out, *, cell_timeout=CELL_TIMEOUT, root=None,
         f"configure(get_config(), {str(work)!r}, source='source', release='release', work='.', "
         f"cell_timeout={int(cell_timeout)})\n"
     )
-    db_url = f"sqlite:///{work / 'gradebook.db'}"
-    logs = work / "logs"
-    logs.mkdir()
-    rc, output = nbgrader(["generate_assignment", assignment, "--force"], cwd=work,
-                          log_path=logs / "generate_assignment.log")
+    (work / "logs").mkdir()
+    rc, output = nbgrader(["generate_assignment", a.name, "--force"], cwd=work,
+                          log_path=work / "logs" / "generate_assignment.log")
     if rc != 0:
-        raise GraderError(f"nbgrader generate_assignment failed (see {logs / 'generate_assignment.log'}):\n"
+        raise GraderError(f"nbgrader generate_assignment failed (see {work / 'logs' / 'generate_assignment.log'}):\n"
                           f"{output[-2000:]}")
+    return work
 
-    log(f"grading {assignment}: {len(students)} submission(s), {len(a.tests)} test cells, "
-        f"{a.max_score:g} points, cell timeout {cell_timeout} s")
-    n_code_cells = sum(len(nbformat.read(a.source / f"{nb}.ipynb", as_version=4).cells) for nb in a.notebooks)
-    wall_limit = n_code_cells * cell_timeout + 120
 
-    rows = []
-    for st in students:
-        t0 = time.monotonic()
-        notes, fatal = [], None
-        target_dir = work / "submitted" / st.id / assignment
-        target_dir.mkdir(parents=True)
-        for nb_name in a.notebooks:
-            path, note = _pick_notebook(st, nb_name, single=len(a.notebooks) == 1)
-            if note:
-                notes.append(note)
-            if path is None:
-                fatal = f"no {nb_name}.ipynb in the submission"
-                break
-            try:
-                nb = nbformat.reads(path.read_text(encoding="utf-8", errors="replace"), as_version=4)
-            except Exception as exc:  # noqa: BLE001 - any unreadable file is this student's problem
-                fatal = f"{path.name} is not a valid notebook ({type(exc).__name__}: {str(exc)[:200]})"
-                break
-            nb = _normalise(nb, a.known_ids[nb_name], notes)
-            nbformat.write(nb, target_dir / f"{nb_name}.ipynb")
-        scores = {}
-        if fatal is None:
-            rc, output = nbgrader(["autograde", assignment, f"--student={st.id}", "--force"], cwd=work,
-                                  timeout=wall_limit, log_path=logs / f"autograde-{st.id}.log")
-            scores = _read_scores(db_url, assignment, st.id, a.tests)
-            if rc != 0 or len(scores) < len(a.tests):
-                fatal = _explain_failure(rc, output, wall_limit)
-                scores = {}
-            else:
-                notes += [f"cell {gid!r} was stopped after {cell_timeout} s"
-                          for gid in _timeouts(work / "autograded" / st.id / assignment)]
-        score = float(sum(scores.values()))
-        st.result = {
-            "student": st.id,
-            "submitted_as": st.label,
-            "assignment": assignment,
-            "score": score,
-            "max_score": a.max_score,
-            "status": "graded" if fatal is None else "ungraded",
-            "reason": "; ".join(([fatal] if fatal else []) + notes),
-            "seconds": round(time.monotonic() - t0, 1),
-            **{t.grade_id: scores.get(t.grade_id, 0.0) for t in a.tests},
-        }
-        rows.append(st.result)
-        log(f"  {st.id:<24} {score:>5g} / {a.max_score:g}  {st.result['status']}"
-            + (f"  ({st.result['reason']})" if st.result["reason"] else ""))
-
-    _write_feedback(a, students, work, out, logs)
-    _write_reports(a, rows, out)
-    elapsed = time.monotonic() - t_start
-    log(f"graded {len(rows)} submission(s) in {elapsed:.1f} s; results in {out}")
-    return rows
+def _grade_student(a, st, work, cell_timeout, wall_limit):
+    """Import one student's notebooks, autograde them in their own nbgrader process; return the row."""
+    t0 = time.monotonic()
+    notes, fatal = [], None
+    target_dir = work / "submitted" / st.id / a.name
+    target_dir.mkdir(parents=True)
+    for nb_name in a.notebooks:
+        path, note = _pick_notebook(st, nb_name, single=len(a.notebooks) == 1)
+        if note:
+            notes.append(note)
+        if path is None:
+            fatal = f"no {nb_name}.ipynb in the submission"
+            break
+        try:
+            nb = nbformat.reads(path.read_text(encoding="utf-8", errors="replace"), as_version=4)
+        except Exception as exc:  # noqa: BLE001 - any unreadable file is this student's problem
+            fatal = f"{path.name} is not a valid notebook ({type(exc).__name__}: {str(exc)[:200]})"
+            break
+        nbformat.write(_normalise(nb, a.known_ids[nb_name], notes), target_dir / f"{nb_name}.ipynb")
+    scores = {}
+    if fatal is None:
+        rc, output = nbgrader(["autograde", a.name, f"--student={st.id}", "--force"], cwd=work,
+                              timeout=wall_limit, log_path=work / "logs" / f"autograde-{st.id}.log")
+        scores = _read_scores(f"sqlite:///{work / 'gradebook.db'}", a.name, st.id, a.tests)
+        if rc != 0 or len(scores) < len(a.tests):
+            fatal, scores = _explain_failure(rc, output, wall_limit), {}
+        else:
+            notes += [f"cell {gid!r} was stopped after {cell_timeout} s"
+                      for gid in _timeouts(work / "autograded" / st.id / a.name)]
+    return {
+        "student": st.id,
+        "submitted_as": st.label,
+        "assignment": a.name,
+        "score": float(sum(scores.values())),
+        "max_score": a.max_score,
+        "status": "graded" if fatal is None else "ungraded",
+        "reason": "; ".join(([fatal] if fatal else []) + notes),
+        "seconds": round(time.monotonic() - t0, 1),
+        **{t.grade_id: scores.get(t.grade_id, 0.0) for t in a.tests},
+    }
 
 
 def _write_feedback(a, students, work, out, logs):
