@@ -33,8 +33,12 @@ $(VENV)/.installed: requirements.txt autograder/pyproject.toml
 data: setup
 	$(PY) -m autograder data
 
-release: setup
+# Regenerate exercises/ only when an instructor notebook or the nbgrader settings changed.
+release: _build/.released
+
+_build/.released: $(VENV)/.installed $(SOLUTIONS) nbgrader_config.py autograder/src/autograder/nbconfig.py
 	$(PY) -m autograder release
+	mkdir -p _build && touch $@
 
 clean:
 	rm -rf _build autograder/grading
