@@ -10,7 +10,6 @@ PY     := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 SOLUTIONS := $(shell find solutions -type f -not -path '*/.ipynb_checkpoints/*' 2>/dev/null)
-BOOK_SRC  := _config.yml _toc.yml $(shell find book -type f 2>/dev/null)
 
 .PHONY: book test setup data release clean
 .DELETE_ON_ERROR:

@@ -1,6 +1,5 @@
 """Shared fixtures of the course's test suite (run by `make test`)."""
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,9 +12,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 def run_cli(*args, timeout=1800):
     """Run ``python -m autograder ARGS`` as an instructor would, from the course root."""
-    env = dict(os.environ)
-    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
-    return subprocess.run([sys.executable, "-m", "autograder", *map(str, args)], cwd=ROOT, env=env,
+    from autograder.grading import tool_env
+
+    return subprocess.run([sys.executable, "-m", "autograder", *map(str, args)], cwd=ROOT, env=tool_env(),
                           capture_output=True, text=True, timeout=timeout)
 
 

@@ -88,7 +88,8 @@ def assignment_names(root=None):
 # --------------------------------------------------------------------------- nbgrader calls
 
 
-def _env():
+def tool_env():
+    """The environment for running the venv's tools (nbgrader, alembic, python -m autograder)."""
     env = dict(os.environ)
     # nbgrader runs `alembic` by name when it creates a gradebook.
     env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
@@ -104,7 +105,7 @@ def nbgrader(args, cwd, *, timeout=None, log_path=None):
     """
     cmd = [sys.executable, "-m", "nbgrader", *args]
     with tempfile.TemporaryFile("w+") as out_file:
-        proc = subprocess.Popen(cmd, cwd=cwd, env=_env(), stdout=out_file, stderr=subprocess.STDOUT,
+        proc = subprocess.Popen(cmd, cwd=cwd, env=tool_env(), stdout=out_file, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, text=True, start_new_session=True)
         try:
             rc = proc.wait(timeout=timeout)
