@@ -1,5 +1,6 @@
 # The course's two commands (see README.md):
-#   make book   set up .venv, fetch MNIST, regenerate exercises/ from solutions/, build the book
+#   make book   set up .venv, fetch MNIST, regenerate exercises/ from solutions/, run chapter 6's
+#               reference training (minutes on a CPU, only when its notebook changed), build the book
 #   make test   the same set-up and book build, then the whole test suite
 # Both are idempotent: a second run with nothing changed only re-checks.
 
@@ -11,10 +12,10 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 SOLUTIONS := $(shell find solutions -type f -not -path '*/.ipynb_checkpoints/*' 2>/dev/null)
 
-.PHONY: book test setup data release clean
+.PHONY: book test setup data release reference clean
 .DELETE_ON_ERROR:
 
-book: setup data release
+book: setup data release reference
 	$(VENV)/bin/jupyter-book build . --builder html -W -n --keep-going
 
 test: book
@@ -38,6 +39,16 @@ release: _build/.released
 _build/.released: $(VENV)/.installed $(SOLUTIONS) nbgrader_config.py autograder/src/autograder/nbconfig.py
 	$(PY) -m autograder release
 	mkdir -p _build && touch $@
+
+# Chapter 6's full training run (the book shows its curves and asserts its test accuracy).
+# It re-runs only when the instructor notebook or the helpers it uses change.
+REFERENCE := _build/reference/06_mnist_classifier/mnist_classifier.json
+reference: $(REFERENCE)
+
+$(REFERENCE): $(VENV)/.installed solutions/06_mnist_classifier/mnist_classifier.ipynb \
+              autograder/src/autograder/data.py autograder/src/autograder/training.py
+	$(MAKE) --no-print-directory data
+	$(PY) -m autograder reference 06_mnist_classifier
 
 clean:
 	rm -rf _build autograder/grading

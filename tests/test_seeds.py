@@ -1,4 +1,4 @@
-"""No flaky tolerances: every instructor notebook passes its own tests on 50 fresh seeds.
+"""No flaky tolerances: every instructor notebook passes its own tests on 50 fresh seeds (chapter 6: 5).
 
 Hidden tests draw new random inputs at every run. The notebook is executed once, then every test
 cell is run 49 more times in the same kernel; each run must end without an error and without a
@@ -12,6 +12,10 @@ from nbclient import NotebookClient
 from conftest import ROOT
 
 RUNS = 50
+# Chapter 6 trains a model in a test cell (about 15 s): fewer reruns, and the notebook runs as nbgrader
+# runs it (NBGRADER_EXECUTION set), so that its full training run is skipped here; `make book` runs that.
+FEWER_RUNS = {"06_mnist_classifier": 5}
+GRADING_MODE = {"06_mnist_classifier"}
 NOTEBOOKS = sorted((ROOT / "solutions").glob("*/*.ipynb"))
 
 
@@ -26,7 +30,10 @@ def _problems(cell):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.parent.name for p in NOTEBOOKS])
-def test_solution_passes_on_many_seeds(path):
+def test_solution_passes_on_many_seeds(path, monkeypatch):
+    runs = FEWER_RUNS.get(path.parent.name, RUNS)
+    if path.parent.name in GRADING_MODE:
+        monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")  # the kernel inherits it
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, timeout=600, kernel_name="python3", allow_errors=True,
                             resources={"metadata": {"path": str(path.parent)}})
@@ -36,7 +43,7 @@ def test_solution_passes_on_many_seeds(path):
         for index, cell in enumerate(nb.cells):
             client.execute_cell(cell, index)
             assert not _problems(cell), f"{cell.id} on the first run: {_problems(cell)}"
-        for run in range(1, RUNS):
+        for run in range(1, runs):
             for index, cell in tests:
                 cell.outputs = []
                 client.execute_cell(cell, index)

@@ -22,6 +22,10 @@ def main(argv=None):
                    help="where grades.csv, summary.csv/.md and feedback/ go (default autograder/grading/ASSIGNMENT)")
     p.add_argument("--timeout", type=int, default=None, help="seconds one cell may run (default from nbconfig)")
 
+    p = sub.add_parser("reference", help="run an instructor notebook in full (not grading) mode and keep its "
+                                         "results for the book (chapter 6's training run)")
+    p.add_argument("assignment", nargs="*", help="assignment folder name(s) (default: those the book shows)")
+
     p = sub.add_parser("data", help="fetch MNIST into the data folder and verify its checksums")
     p.add_argument("--dir", type=Path, default=None, help="data folder (default: $RNN_COURSE_DATA or ./data)")
 
@@ -38,6 +42,11 @@ def main(argv=None):
             out = args.out or (course_root() / "autograder" / "grading" / args.assignment)
             out.mkdir(parents=True, exist_ok=True)
             grade(args.assignment, args.submissions, out, cell_timeout=args.timeout or CELL_TIMEOUT)
+        elif args.command == "reference":
+            from .reference import REFERENCE_RUNS, run
+
+            for name in args.assignment or REFERENCE_RUNS:
+                run(name)
         elif args.command == "data":
             from .data import fetch
 
@@ -45,8 +54,9 @@ def main(argv=None):
     except Exception as exc:  # noqa: BLE001 - the grader's own failures end here, with a message
         from .data import MnistDataError
         from .grading import GraderError
+        from .reference import ReferenceRunError
 
-        if isinstance(exc, (GraderError, MnistDataError)):
+        if isinstance(exc, (GraderError, MnistDataError, ReferenceRunError)):
             print(f"error: {exc}", file=sys.stderr)
             return 2
         raise

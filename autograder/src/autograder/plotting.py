@@ -7,7 +7,7 @@ is given, otherwise into a new figure, and returns the matplotlib ``Figure``.
 import matplotlib.pyplot as plt
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
-__all__ = ["WEIGHT_COLORS", "draw_unrolled_rnn"]
+__all__ = ["WEIGHT_COLORS", "draw_unrolled_rnn", "plot_history"]
 
 # One colour per weight matrix, the same at every time step: the weights are shared (tied).
 WEIGHT_COLORS = {"xh": "#1f77b4", "hh": "#d62728", "hy": "#2ca02c"}
@@ -110,3 +110,29 @@ if __name__ == "__main__":  # a quick look: python -m autograder.plotting OUT.pn
 
     figure = draw_unrolled_rnn()
     figure.savefig(sys.argv[1] if len(sys.argv) > 1 else "unrolled_rnn.png", dpi=120, bbox_inches="tight")
+
+
+def plot_history(history, axes=None, label=None):
+    """Loss and accuracy per epoch, training (solid) and validation (dashed), on two axes.
+
+    ``history`` is a Keras ``History`` or its ``.history`` dict (``loss``, ``accuracy``,
+    ``val_loss``, ``val_accuracy``). Call it again with the returned figure's axes to overlay
+    several runs.
+    """
+    h = getattr(history, "history", history)
+    if axes is None:
+        fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    fig = axes[0].figure
+    epochs = range(1, len(h["loss"]) + 1)
+    for ax, key, title in ((axes[0], "loss", "cross-entropy"), (axes[1], "accuracy", "accuracy")):
+        line, = ax.plot(epochs, h[key], label=f"{label + ', ' if label else ''}training")
+        if f"val_{key}" in h:
+            ax.plot(epochs, h[f"val_{key}"], "--", color=line.get_color(),
+                    label=f"{label + ', ' if label else ''}validation")
+        ax.set_xlabel("epoch")
+        ax.set_title(title)
+        ax.grid(alpha=0.3)
+    axes[0].set_yscale("log")
+    axes[1].legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    return fig
