@@ -21,6 +21,10 @@ def main(argv=None):
     p.add_argument("--out", type=Path, default=None,
                    help="where grades.csv, summary.csv/.md and feedback/ go (default autograder/grading/ASSIGNMENT)")
     p.add_argument("--timeout", type=int, default=None, help="seconds one cell may run (default from nbconfig)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="students graded at the same time (default: the number of CPU cores)")
+    p.add_argument("--force", action="store_true",
+                   help="re-grade every submission, also those unchanged since the last run into --out")
 
     p = sub.add_parser("reference", help="run an instructor notebook in full (not grading) mode and keep its "
                                          "results for the book (chapter 6's training run)")
@@ -41,7 +45,8 @@ def main(argv=None):
 
             out = args.out or (course_root() / "autograder" / "grading" / args.assignment)
             out.mkdir(parents=True, exist_ok=True)
-            grade(args.assignment, args.submissions, out, cell_timeout=args.timeout or CELL_TIMEOUT)
+            grade(args.assignment, args.submissions, out, cell_timeout=args.timeout or CELL_TIMEOUT,
+                  workers=args.workers, force=args.force)
         elif args.command == "reference":
             from .reference import REFERENCE_RUNS, run
 

@@ -1,14 +1,18 @@
-"""Autograde a class of submissions with nbgrader, robustly.
+"""Autograde a class of submissions with nbgrader, robustly, in parallel, resumably.
 
-``grade(assignment, submissions, out)`` builds a private nbgrader course folder under
-``out/course``, records the assignment in a fresh gradebook, imports every student's notebook,
-autogrades each student in its own nbgrader process (so a crash, a hang or a corrupt file
-costs that student only), writes feedback HTML without hidden tests, and exports
-``grades.csv`` (one row per student, with the reason wherever grading was not complete) plus a
-per-test pass-rate summary (``summary.csv``, ``summary.md``).
+``grade(assignment, submissions, out)`` prepares the assignment once as a private nbgrader
+course under ``out/course/template`` (``generate_assignment``, a fresh gradebook), then grades
+every student in a copy of it of their own, ``out/course/students/<id>`` (own gradebook, own
+nbgrader process and process group: a crash, a hang or a corrupt file costs that student only;
+students run in parallel). Each student's result is saved with hashes of the submission and of
+the assignment, so a second run re-uses what has not changed and a killed run resumes. It
+writes feedback HTML without hidden tests and exports ``grades.csv`` (one row per student, with
+the reason wherever grading was not complete) plus a per-test summary (``summary.csv``,
+``summary.md``).
 """
 
 import csv
+import hashlib
 import html
 import json
 import os
@@ -18,8 +22,10 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -151,6 +157,7 @@ class Student:
     label: str  # the folder name as submitted
     files: list  # paths of .ipynb files found for this student
     result: dict = field(default_factory=dict)
+    digest: str = ""
 
 
 def _safe_extract(zip_path: Path, dest: Path):
@@ -315,60 +322,159 @@ def _fallback_feedback(path, assignment, student, score, max_score, reason, test
 # --------------------------------------------------------------------------- the whole class
 
 
-def grade(assignment, submissions, out, *, cell_timeout=CELL_TIMEOUT, root=None, log=print):
-    """Grade every submission; return the list of result rows (also written to ``out``)."""
+def grade(assignment, submissions, out, *, cell_timeout=CELL_TIMEOUT, root=None, log=print, workers=None,
+          force=False):
+    """Grade every submission; return the list of result rows (also written to ``out``).
+
+    Each student is graded in a private nbgrader course of its own (a copy of the assignment's
+    prepared course, with its own gradebook), so students can be graded in parallel (``workers``,
+    default: the number of cores) and one student's failure touches nobody else. A student's
+    result is kept in ``out/course/students/<id>/result.json`` with a hash of the submission and
+    of the assignment: grading the same input again re-uses it (``force`` re-grades), a late
+    submission is graded alone, and a run that was killed half-way resumes where it stopped.
+    """
     t_start = time.monotonic()
     root = Path(root) if root else course_root()
     a = load_assignment(assignment, root)
     out = Path(out).resolve()
     students = discover(submissions, out)
-    work = _prepare_course(a, out / "course", cell_timeout)
-    log(f"grading {assignment}: {len(students)} submission(s), {len(a.tests)} test cells, "
-        f"{a.max_score:g} points, cell timeout {cell_timeout} s")
+    work = out / "course"
+    fingerprint = _prepare_template(a, work, cell_timeout)
+    workers = max(1, int(workers or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()) or 1))
     n_cells = sum(len(nbformat.read(a.source / f"{nb}.ipynb", as_version=4).cells) for nb in a.notebooks)
     wall_limit = n_cells * cell_timeout + 120
-    rows = []
+    todo, kept = [], 0
     for st in students:
-        st.result = _grade_student(a, st, work, cell_timeout, wall_limit)
-        rows.append(st.result)
-        log(f"  {st.id:<24} {st.result['score']:>5g} / {a.max_score:g}  {st.result['status']}"
-            + (f"  ({st.result['reason']})" if st.result["reason"] else ""))
-    _write_feedback(a, students, work, out, work / "logs")
+        st.digest = _submission_digest(st)
+        previous = _load_result(work / "students" / st.id, fingerprint, st.digest)
+        if previous is not None and not force:
+            st.result = previous
+            kept += 1
+        else:
+            todo.append(st)
+    log(f"grading {assignment}: {len(students)} submission(s), {len(todo)} to grade, {kept} unchanged since the "
+        f"last run; {len(a.tests)} test cells, {a.max_score:g} points, cell timeout {cell_timeout} s, "
+        f"{min(workers, max(1, len(todo)))} worker(s)")
+    lock = threading.Lock()
+
+    def one(st):
+        st.result = _grade_student(a, st, work, cell_timeout, wall_limit, fingerprint)
+        with lock:
+            log(f"  {st.id:<24} {st.result['score']:>5g} / {a.max_score:g}  {st.result['status']}"
+                + (f"  ({st.result['reason']})" if st.result["reason"] else ""))
+
+    if todo:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            for future in [pool.submit(one, st) for st in todo]:
+                future.result()
+    rows = [st.result for st in students]
+    _collect_feedback(a, students, work, out)
     _write_reports(a, rows, out)
-    log(f"graded {len(rows)} submission(s) in {time.monotonic() - t_start:.1f} s; results in {out}")
+    log(f"graded {len(rows)} submission(s) ({len(todo)} graded now, {kept} kept) in "
+        f"{time.monotonic() - t_start:.1f} s; results in {out}")
     return rows
 
 
-def _prepare_course(a, work, cell_timeout):
-    """A fresh private nbgrader course in ``work`` whose gradebook knows the assignment."""
+def _fingerprint(a, cell_timeout):
+    h = hashlib.sha256()
+    for path in sorted(a.source.rglob("*")):
+        if path.is_file() and ".ipynb_checkpoints" not in path.parts:
+            h.update(str(path.relative_to(a.source)).encode() + b"\0" + path.read_bytes() + b"\0")
+    h.update(f"timeout={int(cell_timeout)}".encode())
+    here = Path(__file__).resolve().parent
+    for module in ("nbconfig.py", "feedback.py", "grading.py"):  # how grading is done is part of a result
+        h.update((here / module).read_bytes())
+    return h.hexdigest()
+
+
+def _submission_digest(st):
+    h = hashlib.sha256(st.label.encode() + b"\0")
+    for path in st.files:
+        h.update(str(path.name).encode() + b"\0")
+        try:
+            h.update(path.read_bytes())
+        except OSError as exc:
+            h.update(repr(exc).encode())
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+def _load_result(student_dir, fingerprint, digest):
+    try:
+        saved = json.loads((student_dir / "result.json").read_text())
+    except (OSError, ValueError):
+        return None
+    if saved.get("fingerprint") != fingerprint or saved.get("digest") != digest:
+        return None
+    if not all((student_dir / "feedback" / name).is_file() for name in saved.get("feedback", [])):
+        return None
+    return saved["row"]
+
+
+def _prepare_template(a, work, cell_timeout):
+    """Prepare ``work/template``, the assignment as an nbgrader course with a gradebook; return its fingerprint.
+
+    Re-used while the assignment, the cell timeout and the grading code are unchanged; otherwise
+    rebuilt, and every student's earlier result becomes stale (its fingerprint no longer matches).
+    """
+    fingerprint = _fingerprint(a, cell_timeout)
+    tdir = work / "template"
+    stamp = tdir / "ready.json"
+    try:
+        if json.loads(stamp.read_text())["fingerprint"] == fingerprint:
+            return fingerprint
+    except (OSError, ValueError, KeyError):
+        pass
     if work.exists():
         shutil.rmtree(work)
-    (work / "source").mkdir(parents=True)
-    shutil.copytree(a.source, work / "source" / a.name,
+    (tdir / "source").mkdir(parents=True)
+    shutil.copytree(a.source, tdir / "source" / a.name,
                     ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+    _write_config(tdir, cell_timeout)
+    rc, output = nbgrader(["generate_assignment", a.name, "--force"], cwd=tdir,
+                          log_path=tdir / "generate_assignment.log")
+    if rc != 0:
+        raise GraderError(f"nbgrader generate_assignment failed (see {tdir / 'generate_assignment.log'}):\n"
+                          f"{output[-2000:]}")
+    stamp.write_text(json.dumps({"fingerprint": fingerprint}))
+    return fingerprint
+
+
+def _write_config(course_dir, cell_timeout):
     pkg_src = Path(__file__).resolve().parent.parent
-    (work / "nbgrader_config.py").write_text(
-        "# Written by `python -m autograder grade`: this grading run's private nbgrader course.\n"
+    (course_dir / "nbgrader_config.py").write_text(
+        "# Written by `python -m autograder grade`: a private nbgrader course of this grading run.\n"
         "import sys\n"
         f"sys.path.insert(0, {str(pkg_src)!r})\n"
         "from autograder.nbconfig import configure\n"
-        f"configure(get_config(), {str(work)!r}, source='source', release='release', work='.', "
+        f"configure(get_config(), {str(course_dir)!r}, source='source', release='release', work='.', "
         f"cell_timeout={int(cell_timeout)})\n"
     )
-    (work / "logs").mkdir()
-    rc, output = nbgrader(["generate_assignment", a.name, "--force"], cwd=work,
-                          log_path=work / "logs" / "generate_assignment.log")
-    if rc != 0:
-        raise GraderError(f"nbgrader generate_assignment failed (see {work / 'logs' / 'generate_assignment.log'}):\n"
-                          f"{output[-2000:]}")
-    return work
 
 
-def _grade_student(a, st, work, cell_timeout, wall_limit):
-    """Import one student's notebooks, autograde them in their own nbgrader process; return the row."""
+# A kernel that dies before it answers its first message never ran a line of the student's code:
+# usually two kernels started at once and took the same port (jupyter_client picks free ports by
+# binding and releasing them). Such a start is retried; a kernel that dies later is the notebook's.
+KERNEL_START_FAILURES = ("Kernel died before replying to kernel_info", "Kernel didn't respond in")
+KERNEL_START_ATTEMPTS = 3
+
+
+def _grade_student(a, st, work, cell_timeout, wall_limit, fingerprint):
+    """Autograde one student in a private copy of the prepared course; return the row.
+
+    The row, the feedback and the hashes that make it re-usable are saved in the student's folder
+    (``result.json`` last, so that a run killed half-way leaves no half-result behind).
+    """
     t0 = time.monotonic()
+    sdir = work / "students" / st.id
+    if sdir.exists():
+        shutil.rmtree(sdir)
+    shutil.copytree(work / "template", sdir, ignore=shutil.ignore_patterns("ready.json", "*.log"))
+    _write_config(sdir, cell_timeout)
+    logs = sdir / "logs"
+    logs.mkdir()
     notes, fatal = [], None
-    target_dir = work / "submitted" / st.id / a.name
+    target_dir = sdir / "submitted" / st.id / a.name
     target_dir.mkdir(parents=True)
     for nb_name in a.notebooks:
         path, note = _pick_notebook(st, nb_name, single=len(a.notebooks) == 1)
@@ -385,15 +491,18 @@ def _grade_student(a, st, work, cell_timeout, wall_limit):
         nbformat.write(_normalise(nb, a.known_ids[nb_name], notes), target_dir / f"{nb_name}.ipynb")
     scores = {}
     if fatal is None:
-        rc, output = nbgrader(["autograde", a.name, f"--student={st.id}", "--force"], cwd=work,
-                              timeout=wall_limit, log_path=work / "logs" / f"autograde-{st.id}.log")
-        scores = _read_scores(f"sqlite:///{work / 'gradebook.db'}", a.name, st.id, a.tests)
+        for attempt in range(1, KERNEL_START_ATTEMPTS + 1):
+            rc, output = nbgrader(["autograde", a.name, f"--student={st.id}", "--force"], cwd=sdir,
+                                  timeout=wall_limit, log_path=logs / f"autograde-{attempt}.log")
+            if rc == 0 or not any(sign in output for sign in KERNEL_START_FAILURES):
+                break
+        scores = _read_scores(f"sqlite:///{sdir / 'gradebook.db'}", a.name, st.id, a.tests)
         if rc != 0 or len(scores) < len(a.tests):
             fatal, scores = _explain_failure(rc, output, wall_limit), {}
         else:
             notes += [f"cell {gid!r} was stopped after {cell_timeout} s"
-                      for gid in _timeouts(work / "autograded" / st.id / a.name)]
-    return {
+                      for gid in _timeouts(sdir / "autograded" / st.id / a.name)]
+    row = {
         "student": st.id,
         "submitted_as": st.label,
         "assignment": a.name,
@@ -401,31 +510,48 @@ def _grade_student(a, st, work, cell_timeout, wall_limit):
         "max_score": a.max_score,
         "status": "graded" if fatal is None else "ungraded",
         "reason": "; ".join(([fatal] if fatal else []) + notes),
-        "seconds": round(time.monotonic() - t0, 1),
+        "seconds": 0.0,
         **{t.grade_id: scores.get(t.grade_id, 0.0) for t in a.tests},
     }
+    _student_feedback(a, st.id, row, sdir)
+    row["seconds"] = round(time.monotonic() - t0, 1)
+    tmp = sdir / "result.json.tmp"
+    tmp.write_text(json.dumps({"fingerprint": fingerprint, "digest": st.digest, "row": row,
+                               "feedback": [f"{nb}.html" for nb in a.notebooks]}))
+    tmp.replace(sdir / "result.json")
+    return row
 
 
-def _write_feedback(a, students, work, out, logs):
+def _student_feedback(a, sid, row, sdir):
+    """Feedback pages of one student in ``sdir/feedback/``: nbgrader's, or a page giving the reason."""
+    dest_dir = sdir / "feedback"
+    dest_dir.mkdir(exist_ok=True)
+    if row["status"] == "graded":
+        nbgrader(["generate_feedback", a.name, f"--student={sid}", "--force"], cwd=sdir,
+                 log_path=sdir / "logs" / "generate_feedback.log")
+    for nb_name in a.notebooks:
+        src = sdir / "feedback" / sid / a.name / f"{nb_name}.html"
+        dest = dest_dir / f"{nb_name}.html"
+        if row["status"] == "graded" and src.is_file():
+            shutil.copyfile(src, dest)
+        else:
+            reason = row["reason"] or "feedback could not be generated"
+            if row["status"] == "graded":
+                reason = f"graded, but nbgrader could not write feedback ({reason})"
+            _fallback_feedback(dest, a.name, sid, row["score"], a.max_score, reason, a.tests,
+                               {t.grade_id: row[t.grade_id] for t in a.tests})
+
+
+def _collect_feedback(a, students, work, out):
+    """``out/feedback/<student>/<notebook>.html`` for exactly the students of this input."""
     feedback_out = out / "feedback"
     if feedback_out.exists():
         shutil.rmtree(feedback_out)
-    graded = [st for st in students if st.result["status"] == "graded"]
-    if graded:
-        nbgrader(["generate_feedback", a.name, "--force"], cwd=work, log_path=logs / "generate_feedback.log")
     for st in students:
         for nb_name in a.notebooks:
-            src = work / "feedback" / st.id / a.name / f"{nb_name}.html"
             dest = feedback_out / st.id / f"{nb_name}.html"
-            if st.result["status"] == "graded" and src.is_file():
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(src, dest)
-            else:
-                reason = st.result["reason"] or "feedback could not be generated"
-                if st.result["status"] == "graded":
-                    reason = f"graded, but nbgrader could not write feedback ({reason})"
-                _fallback_feedback(dest, a.name, st.id, st.result["score"], a.max_score, reason, a.tests,
-                                   {t.grade_id: st.result[t.grade_id] for t in a.tests})
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(work / "students" / st.id / "feedback" / f"{nb_name}.html", dest)
 
 
 def _write_reports(a, rows, out):

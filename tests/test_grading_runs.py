@@ -1,0 +1,112 @@
+"""Grading a class again, late submissions, --force, a killed run resumed, parallel workers.
+
+Chapter 1's correct, blank and one known-wrong submission, graded through the real CLI.
+"""
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import submissions as subs
+from conftest import ROOT, run_cli
+from autograder.grading import tool_env
+
+A, NB = "01_rnn_forward", "rnn_forward"
+MAX = 11.0
+
+
+def _class(folder, names=("ada", "ben", "cyd")):
+    kinds = {"ada": "correct", "ben": "blank", "cyd": "wrong", "dee": "correct", "eve": "wrong", "fay": "correct"}
+    for name in names:
+        path = folder / name / f"{NB}.ipynb"
+        if kinds[name] == "correct":
+            subs.write(subs.correct_submission(A, NB), path)
+        elif kinds[name] == "blank":
+            subs.raw((ROOT / "exercises" / A / f"{NB}.ipynb").read_text(), path)
+        else:
+            subs.write(subs.correct_submission(A, NB, {"output_forward": [("h @ Why + by", "h @ Why")]}), path)
+
+
+def _grade(folder, out, *extra):
+    proc = run_cli("grade", A, folder, "--out", out, "--timeout", 30, *extra)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    with open(out / "grades.csv") as f:
+        return {r["student"]: r for r in csv.DictReader(f)}, proc.stdout
+
+
+def _scores(rows):
+    return {s: float(r["score"]) for s, r in rows.items()}
+
+
+def test_regrading_is_idempotent_late_submissions_alone_force_all(tmp_path):
+    folder, out = tmp_path / "class", tmp_path / "out"
+    _class(folder)
+    rows, log = _grade(folder, out, "--workers", "2")
+    assert _scores(rows) == {"ada": MAX, "ben": 0.0, "cyd": MAX - 1}
+    assert "3 to grade, 0 unchanged" in log and "2 worker(s)" in log
+    first = (out / "grades.csv").read_text()
+
+    rows, log = _grade(folder, out)
+    assert "0 to grade, 3 unchanged" in log
+    assert (out / "grades.csv").read_text() == first  # the same rows, seconds included
+    assert sorted(p.name for p in (out / "feedback").iterdir()) == ["ada", "ben", "cyd"]
+
+    _class(folder, ["dee"])  # a late submission
+    rows, log = _grade(folder, out)
+    assert "1 to grade, 3 unchanged" in log
+    assert _scores(rows) == {"ada": MAX, "ben": 0.0, "cyd": MAX - 1, "dee": MAX}
+
+    subs.raw((ROOT / "exercises" / A / f"{NB}.ipynb").read_text(), folder / "ada" / f"{NB}.ipynb")  # resubmitted
+    rows, log = _grade(folder, out)
+    assert "1 to grade, 3 unchanged" in log and _scores(rows)["ada"] == 0.0
+
+    rows, log = _grade(folder, out, "--force")
+    assert "4 to grade, 0 unchanged" in log
+    assert _scores(rows) == {"ada": 0.0, "ben": 0.0, "cyd": MAX - 1, "dee": MAX}
+
+    rows, log = _grade(folder, out, "--timeout", 31)  # other settings: every result is stale
+    assert "4 to grade, 0 unchanged" in log
+
+
+def test_a_killed_run_resumes_without_losing_finished_grades(tmp_path):
+    folder, out = tmp_path / "class", tmp_path / "out"
+    names = ("ada", "ben", "cyd", "dee", "eve", "fay")
+    _class(folder, names)
+    cmd = [sys.executable, "-m", "autograder", "grade", A, str(folder), "--out", str(out), "--workers", "1",
+           "--timeout", "30"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=tool_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and len(list(out.glob("course/students/*/result.json"))) < 2:
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)  # the grader, its nbgrader and the kernel, mid-way
+    proc.wait()
+    finished = len(list(out.glob("course/students/*/result.json")))
+    assert 2 <= finished < len(names), "the run should have been killed half-way"
+
+    rows, log = _grade(folder, out)
+    assert f"{len(names) - finished} to grade, {finished} unchanged" in log
+    assert _scores(rows) == {"ada": MAX, "ben": 0.0, "cyd": MAX - 1, "dee": MAX, "eve": MAX - 1, "fay": MAX}
+    assert all(r["status"] == "graded" for r in rows.values())
+
+
+def test_a_kernel_that_fails_to_start_is_started_again(tmp_path, monkeypatch):
+    """Two kernels started at once can take the same port; that is no reason to fail a student."""
+    from autograder import grading
+
+    real, failed = grading.nbgrader, []
+
+    def first_start_fails(args, cwd, **kwargs):
+        if args[0] == "autograde" and not failed:
+            failed.append(args)
+            return 1, "RuntimeError: Kernel died before replying to kernel_info"
+        return real(args, cwd, **kwargs)
+
+    monkeypatch.setattr(grading, "nbgrader", first_start_fails)
+    folder, out = tmp_path / "class", tmp_path / "out"
+    _class(folder, ["ada"])
+    rows = grading.grade(A, folder, out, cell_timeout=30, workers=1, log=lambda *a: None)
+    assert failed and [(r["student"], r["score"], r["status"]) for r in rows] == [("ada", MAX, "graded")]
