@@ -76,6 +76,8 @@ class Chapter:
         assert float(row["score"]) == sum(scores.values())
         assert float(row["max_score"]) == self.max_score
         assert row["status"] == status, row["reason"]
+        # An honest submission, right or wrong, is never flagged by the cross-check.
+        assert row["flagged"] != "yes", f"{student} was flagged: {row['flag_reason']}"
         for words in reason_words:
             assert words in row["reason"], row["reason"]
         if status == "graded" and not reason_words:

@@ -25,6 +25,11 @@ def main(argv=None):
                    help="students graded at the same time (default: the number of CPU cores)")
     p.add_argument("--force", action="store_true",
                    help="re-grade every submission, also those unchanged since the last run into --out")
+    p.add_argument("--sandbox", choices=("auto", "require", "off"), default="auto",
+                   help="run student code in the sandbox: auto (default: if it can be set up here, else "
+                        "unsandboxed with a warning), require (stop if it cannot), off")
+    p.add_argument("--memory", type=int, default=4096, metavar="MB",
+                   help="memory one submission may use while it is graded (default 4096)")
 
     p = sub.add_parser("reference", help="run an instructor notebook in full (not grading) mode and keep its "
                                          "results for the book (chapter 6's training run)")
@@ -46,7 +51,7 @@ def main(argv=None):
             out = args.out or (course_root() / "autograder" / "grading" / args.assignment)
             out.mkdir(parents=True, exist_ok=True)
             grade(args.assignment, args.submissions, out, cell_timeout=args.timeout or CELL_TIMEOUT,
-                  workers=args.workers, force=args.force)
+                  workers=args.workers, force=args.force, sandbox=args.sandbox, memory_mb=args.memory)
         elif args.command == "reference":
             from .reference import REFERENCE_RUNS, run
 

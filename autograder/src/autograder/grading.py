@@ -103,7 +103,7 @@ def tool_env():
     return env
 
 
-def nbgrader(args, cwd, *, timeout=None, log_path=None):
+def nbgrader(args, cwd, *, timeout=None, log_path=None, env=None):
     """Run ``nbgrader ARGS`` in ``cwd``; return (returncode, or None on timeout, and its output).
 
     It runs in a session of its own, so that on a timeout the whole process group goes,
@@ -111,7 +111,7 @@ def nbgrader(args, cwd, *, timeout=None, log_path=None):
     """
     cmd = [sys.executable, "-m", "nbgrader", *args]
     with tempfile.TemporaryFile("w+") as out_file:
-        proc = subprocess.Popen(cmd, cwd=cwd, env=tool_env(), stdout=out_file, stderr=subprocess.STDOUT,
+        proc = subprocess.Popen(cmd, cwd=cwd, env={**tool_env(), **(env or {})}, stdout=out_file, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, text=True, start_new_session=True)
         try:
             rc = proc.wait(timeout=timeout)
@@ -319,11 +319,91 @@ def _fallback_feedback(path, assignment, student, score, max_score, reason, test
                                              rows=rows))
 
 
+# --------------------------------------------------------------------------- isolation
+
+
+class Isolation:
+    """How student code runs while grading: in the sandbox where it can be set up, else unsandboxed.
+
+    ``mode`` is ``auto`` (sandbox if the probe passes, else grade unsandboxed with a loud
+    warning), ``require`` (stop if it cannot be set up) or ``off``. In the sandbox, worker slot k
+    runs as its own uid with its own memory and pids cgroup (see :mod:`autograder.sandbox`).
+    """
+
+    def __init__(self, mode, work, slots, memory_mb, cell_timeout, wall_limit, log=print):
+        from . import sandbox
+
+        self.mode, self.slots, self.cell_timeout, self.wall_limit = mode, slots, cell_timeout, wall_limit
+        self.memory_bytes = int(memory_mb) << 20
+        self.cgroups, self.jupyter_dir = None, work / "jupyter"
+        if mode not in ("auto", "require", "off"):
+            raise GraderError(f"--sandbox must be auto, require or off, not {mode!r}")
+        self.problem = "turned off (--sandbox off)" if mode == "off" else sandbox.probe(self.settings(0, ""))
+        if self.problem and mode == "require":
+            raise GraderError(f"the sandbox cannot be used here: {self.problem}")
+        self.slot_pool = __import__("queue").Queue()
+        for slot in range(slots):
+            self.slot_pool.put(slot)
+        if self.problem:
+            log("WARNING: grading UNSANDBOXED: student code runs as this user, with access to everything it can "
+                f"read, write and reach ({self.problem})")
+            return
+        sandbox.write_kernelspec(self.jupyter_dir)
+        self.cgroups = sandbox.Cgroups(f"{os.getpid()}-{time.monotonic_ns() % 10**6}", slots, self.memory_bytes,
+                                       pids=1024)
+        limit = (f"memory {memory_mb} MB per submission (cgroup)" if not self.cgroups.problem
+                 else f"memory {memory_mb} MB per process (RLIMIT_AS: {self.cgroups.problem})")
+        log(f"sandbox on: student code runs as uids {sandbox.UID_BASE}..{sandbox.UID_BASE + slots - 1}, no network, "
+            f"no view of the course, gradebook or other submissions; {limit}")
+
+    @property
+    def on(self):
+        return self.problem is None
+
+    @property
+    def label(self):
+        return "on" if self.on else f"OFF: {self.problem}"
+
+    def settings(self, slot, runtime):
+        from . import data, sandbox
+
+        readonly = sandbox.default_readonly()
+        env = {}
+        data_dir = data.default_data_dir()
+        if data_dir.is_dir():
+            readonly.append(str(data_dir.resolve()))
+            env[data.ENV_VAR] = str(data_dir.resolve())
+        cgroups = self.cgroups.procs.get(slot, []) if self.cgroups else []
+        return sandbox.Settings(uid=sandbox.UID_BASE + slot, readonly=readonly, writable=[runtime] if runtime else [],
+                                env=env, cgroups=cgroups, memory_bytes=self.memory_bytes,
+                                cpu_seconds=int(2 * self.wall_limit), cell_timeout=self.cell_timeout,
+                                root_parent=runtime)
+
+    def student(self, slot):
+        """(environment, nbgrader config lines, runtime folder or None) for one student in ``slot``."""
+        if not self.on:
+            return {}, {}, None
+        from . import sandbox
+
+        runtime = tempfile.mkdtemp(prefix="agk-")  # short: a unix socket path has at most 107 bytes
+        os.chown(runtime, sandbox.UID_BASE + slot, sandbox.UID_BASE + slot)
+        env = {"JUPYTER_PATH": str(self.jupyter_dir), "JUPYTER_RUNTIME_DIR": runtime,
+               sandbox.ENV_VAR: self.settings(slot, runtime).to_env()}
+        # The kernel has no network: it talks to nbgrader over unix sockets in the runtime folder.
+        config = {"Execute.kernel_name": sandbox.KERNEL_NAME, "KernelManager.transport": "ipc",
+                  "KernelManager.ip": f"{runtime}/k"}
+        return env, config, runtime
+
+    def close(self):
+        if self.cgroups:
+            self.cgroups.close()
+
+
 # --------------------------------------------------------------------------- the whole class
 
 
 def grade(assignment, submissions, out, *, cell_timeout=CELL_TIMEOUT, root=None, log=print, workers=None,
-          force=False):
+          force=False, sandbox="auto", memory_mb=4096):
     """Grade every submission; return the list of result rows (also written to ``out``).
 
     Each student is graded in a private nbgrader course of its own (a copy of the assignment's
@@ -343,10 +423,13 @@ def grade(assignment, submissions, out, *, cell_timeout=CELL_TIMEOUT, root=None,
     workers = max(1, int(workers or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()) or 1))
     n_cells = sum(len(nbformat.read(a.source / f"{nb}.ipynb", as_version=4).cells) for nb in a.notebooks)
     wall_limit = n_cells * cell_timeout + 120
+    iso = Isolation(sandbox, work, workers, memory_mb, cell_timeout, wall_limit, log)
     todo, kept = [], 0
     for st in students:
         st.digest = _submission_digest(st)
         previous = _load_result(work / "students" / st.id, fingerprint, st.digest)
+        if previous is not None and iso.on and previous.get("sandbox") != "on":
+            previous = None  # graded unsandboxed before: grade it in the sandbox now
         if previous is not None and not force:
             st.result = previous
             kept += 1
@@ -356,20 +439,31 @@ def grade(assignment, submissions, out, *, cell_timeout=CELL_TIMEOUT, root=None,
         f"last run; {len(a.tests)} test cells, {a.max_score:g} points, cell timeout {cell_timeout} s, "
         f"{min(workers, max(1, len(todo)))} worker(s)")
     lock = threading.Lock()
+    nonce = os.urandom(8).hex()  # the cross-check's inputs: new ones for every run
 
     def one(st):
-        st.result = _grade_student(a, st, work, cell_timeout, wall_limit, fingerprint)
+        slot = iso.slot_pool.get()
+        try:
+            st.result = _grade_student(a, st, work, cell_timeout, wall_limit, fingerprint, iso, slot, nonce)
+        finally:
+            iso.slot_pool.put(slot)
         with lock:
             log(f"  {st.id:<24} {st.result['score']:>5g} / {a.max_score:g}  {st.result['status']}"
                 + (f"  ({st.result['reason']})" if st.result["reason"] else ""))
 
-    if todo:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            for future in [pool.submit(one, st) for st in todo]:
-                future.result()
+    try:
+        if todo:
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                for future in [pool.submit(one, st) for st in todo]:
+                    future.result()
+    finally:
+        iso.close()
     rows = [st.result for st in students]
     _collect_feedback(a, students, work, out)
     _write_reports(a, rows, out)
+    unsandboxed = sum(1 for r in rows if r.get("sandbox") != "on")
+    if unsandboxed:
+        log(f"WARNING: {unsandboxed} submission(s) were graded UNSANDBOXED (see the sandbox column of grades.csv)")
     log(f"graded {len(rows)} submission(s) ({len(todo)} graded now, {kept} kept) in "
         f"{time.monotonic() - t_start:.1f} s; results in {out}")
     return rows
@@ -382,7 +476,7 @@ def _fingerprint(a, cell_timeout):
             h.update(str(path.relative_to(a.source)).encode() + b"\0" + path.read_bytes() + b"\0")
     h.update(f"timeout={int(cell_timeout)}".encode())
     here = Path(__file__).resolve().parent
-    for module in ("nbconfig.py", "feedback.py", "grading.py"):  # how grading is done is part of a result
+    for module in ("nbconfig.py", "feedback.py", "grading.py", "execute.py", "sandbox.py", "crosscheck.py"):  # how grading is done is part of a result
         h.update((here / module).read_bytes())
     return h.hexdigest()
 
@@ -440,15 +534,18 @@ def _prepare_template(a, work, cell_timeout):
     return fingerprint
 
 
-def _write_config(course_dir, cell_timeout):
+def _write_config(course_dir, cell_timeout, skip=(), extra=None):
     pkg_src = Path(__file__).resolve().parent.parent
+    skip_cells = [str(key) for key, _ in skip]
+    skip_reasons = [str(why) for _, why in skip]
     (course_dir / "nbgrader_config.py").write_text(
         "# Written by `python -m autograder grade`: a private nbgrader course of this grading run.\n"
         "import sys\n"
         f"sys.path.insert(0, {str(pkg_src)!r})\n"
         "from autograder.nbconfig import configure\n"
         f"configure(get_config(), {str(course_dir)!r}, source='source', release='release', work='.', "
-        f"cell_timeout={int(cell_timeout)})\n"
+        f"cell_timeout={int(cell_timeout)}, skip_cells={skip_cells!r}, skip_reasons={skip_reasons!r})\n"
+        + "".join(f"get_config().{key} = {value!r}\n" for key, value in (extra or {}).items())
     )
 
 
@@ -459,7 +556,7 @@ KERNEL_START_FAILURES = ("Kernel died before replying to kernel_info", "Kernel d
 KERNEL_START_ATTEMPTS = 3
 
 
-def _grade_student(a, st, work, cell_timeout, wall_limit, fingerprint):
+def _grade_student(a, st, work, cell_timeout, wall_limit, fingerprint, iso, slot, nonce):
     """Autograde one student in a private copy of the prepared course; return the row.
 
     The row, the feedback and the hashes that make it re-usable are saved in the student's folder
@@ -470,7 +567,6 @@ def _grade_student(a, st, work, cell_timeout, wall_limit, fingerprint):
     if sdir.exists():
         shutil.rmtree(sdir)
     shutil.copytree(work / "template", sdir, ignore=shutil.ignore_patterns("ready.json", "*.log"))
-    _write_config(sdir, cell_timeout)
     logs = sdir / "logs"
     logs.mkdir()
     notes, fatal = [], None
@@ -489,19 +585,16 @@ def _grade_student(a, st, work, cell_timeout, wall_limit, fingerprint):
             fatal = f"{path.name} is not a valid notebook ({type(exc).__name__}: {str(exc)[:200]})"
             break
         nbformat.write(_normalise(nb, a.known_ids[nb_name], notes), target_dir / f"{nb_name}.ipynb")
-    scores = {}
+    scores, flags = {}, None
     if fatal is None:
-        for attempt in range(1, KERNEL_START_ATTEMPTS + 1):
-            rc, output = nbgrader(["autograde", a.name, f"--student={st.id}", "--force"], cwd=sdir,
-                                  timeout=wall_limit, log_path=logs / f"autograde-{attempt}.log")
-            if rc == 0 or not any(sign in output for sign in KERNEL_START_FAILURES):
-                break
-        scores = _read_scores(f"sqlite:///{sdir / 'gradebook.db'}", a.name, st.id, a.tests)
-        if rc != 0 or len(scores) < len(a.tests):
-            fatal, scores = _explain_failure(rc, output, wall_limit), {}
-        else:
-            notes += [f"cell {gid!r} was stopped after {cell_timeout} s"
-                      for gid in _timeouts(sdir / "autograded" / st.id / a.name)]
+        env, config, runtime = iso.student(slot)
+        try:
+            fatal, scores, skipped = _autograde(a, st, sdir, cell_timeout, wall_limit, env, config, notes, iso)
+            if fatal is None:
+                flags = _crosscheck(a, st, sdir, scores, skipped, iso, slot, runtime, nonce)
+        finally:
+            if runtime:
+                shutil.rmtree(runtime, ignore_errors=True)
     row = {
         "student": st.id,
         "submitted_as": st.label,
@@ -510,6 +603,9 @@ def _grade_student(a, st, work, cell_timeout, wall_limit, fingerprint):
         "max_score": a.max_score,
         "status": "graded" if fatal is None else "ungraded",
         "reason": "; ".join(([fatal] if fatal else []) + notes),
+        "sandbox": iso.label,
+        "flagged": "n/a" if flags is None else ("yes" if flags else "no"),
+        "flag_reason": "; ".join(flags or []),
         "seconds": 0.0,
         **{t.grade_id: scores.get(t.grade_id, 0.0) for t in a.tests},
     }
@@ -520,6 +616,111 @@ def _grade_student(a, st, work, cell_timeout, wall_limit, fingerprint):
                                "feedback": [f"{nb}.html" for nb in a.notebooks]}))
     tmp.replace(sdir / "result.json")
     return row
+
+
+# A cell that kills the kernel (os._exit, a memory bomb, a loop the sandbox stops because it
+# ignores interrupts) fails the whole notebook in nbgrader. The grader then runs it again without
+# that cell (it scores zero), so every other cell is still graded; at most this many cells.
+MAX_SKIPPED_CELLS = 3
+
+
+def _autograde(a, st, sdir, cell_timeout, wall_limit, env, config, notes, iso):
+    """Run ``nbgrader autograde`` for one student, again without any cell that killed the kernel.
+
+    Returns (the reason nothing could be graded, or None; the scores by grade id; the cells skipped).
+    """
+    skip, start_failures, attempt = [], 0, 0
+    while True:
+        attempt += 1
+        progress = sdir / "logs" / f"progress-{attempt}.txt"
+        _write_config(sdir, cell_timeout, skip, {**config, "BoundedExecute.progress_file": str(progress)})
+        rc, output = nbgrader(["autograde", a.name, f"--student={st.id}", "--force"], cwd=sdir,
+                              timeout=wall_limit, log_path=sdir / "logs" / f"autograde-{attempt}.log", env=env)
+        started, timed_out, labels = _read_progress(progress)
+        if (rc != 0 and not started and any(sign in output for sign in KERNEL_START_FAILURES)
+                and start_failures < KERNEL_START_ATTEMPTS - 1):
+            start_failures += 1
+            continue
+        scores = _read_scores(f"sqlite:///{sdir / 'gradebook.db'}", a.name, st.id, a.tests)
+        if rc == 0 and len(scores) == len(a.tests):
+            notes += [f"cell {gid!r} was stopped after {cell_timeout} s"
+                      for gid in _timeouts(sdir / "autograded" / st.id / a.name)]
+            return None, scores, [key for key, _ in skip]
+        culprit = _culprit(started, timed_out)
+        stopped = rc is None or any(sign in output for sign in KERNEL_DEATHS)
+        if culprit and stopped and culprit not in dict(skip) and len(skip) < MAX_SKIPPED_CELLS:
+            why = _why_stopped(rc, output, wall_limit, iso)
+            skip.append((culprit, why))
+            notes.append(f"{labels.get(culprit, culprit)} was not graded: {why}; "
+                         "the notebook was graded again without it")
+            continue
+        return _explain_failure(rc, output, wall_limit), {}, [key for key, _ in skip]
+
+
+def _crosscheck(a, st, sdir, scores, skipped, iso, slot, runtime, nonce):
+    """Flag reasons from the cross-check (an empty list: it agrees), or None where there is none."""
+    from . import crosscheck
+
+    if not crosscheck.available(a.name) or len(a.notebooks) != 1:
+        return None
+    nb_name = a.notebooks[0]
+    submitted = nbformat.read(sdir / "submitted" / st.id / a.name / f"{nb_name}.ipynb", as_version=4)
+    solution = nbformat.read(a.source / f"{nb_name}.ipynb", as_version=4)
+    skip = {int(key.rpartition(":")[2]) for key in skipped if key.rpartition(":")[0] == nb_name}
+    settings = iso.settings(slot, runtime) if iso.on else None
+    try:
+        reasons, _ = crosscheck.run(a.name, submitted, solution, scores, {t.grade_id: t.points for t in a.tests},
+                                    crosscheck.seed_for(st.digest, nonce), sdir / "crosscheck", skip=skip,
+                                    sandbox_settings=settings)
+    except RuntimeError as exc:  # the reference itself failed: the course's problem, not the student's
+        raise GraderError(str(exc)) from exc
+    return reasons
+
+
+KERNEL_DEATHS = ("DeadKernelError", "Kernel died", "kernel died")
+
+
+def _why_stopped(rc, output, wall_limit, iso):
+    if rc is None:
+        return f"the notebook was still running after {wall_limit:.0f} s"
+    if "ignored an interrupt" in output:
+        return f"it kept running after the {iso.cell_timeout} s cell timeout and ignored the interrupt"
+    if "memory limit" in output:
+        return f"it used more than the {iso.memory_bytes >> 20} MB memory limit"
+    if "process limit" in output:
+        return "the Python kernel died after it started more processes than the limit allows"
+    return "the Python kernel died while running it (for example os._exit, a crash or running out of memory)"
+
+
+def _read_progress(path):
+    """The code cells BoundedExecute started (in order), those that timed out, and their labels."""
+    started, timed_out, labels = [], set(), {}
+    lines = path.read_text().splitlines() if path.is_file() else []
+    for line in lines:
+        kind, _, rest = line.partition(" ")
+        key, _, label = rest.partition("\t")
+        if kind == "start":
+            started.append(key)
+            labels[key] = label or key
+        elif kind == "timeout":
+            timed_out.add(key)
+    return started, timed_out, labels
+
+
+def _culprit(started, timed_out):
+    """The cell to blame for a dead or hung kernel: the last code cell started, unless the cells
+    before it timed out, in which case the first of that run of timeouts (nbclient moves on after
+    an interrupt that did nothing, so a hung kernel sees later cells time out too, and the one
+    it dies in, or was killed in, is just the last of them)."""
+    if not started:
+        return None
+    chain = started[:-1] if started[-1] not in timed_out and len(started) > 1 else started
+    culprit = started[-1]
+    for key in reversed(chain):
+        if key not in timed_out:
+            break
+        culprit = key
+    return culprit
 
 
 def _student_feedback(a, sid, row, sdir):
@@ -555,7 +756,8 @@ def _collect_feedback(a, students, work, out):
 
 
 def _write_reports(a, rows, out):
-    fields = ["student", "submitted_as", "assignment", "score", "max_score", "status", "reason", "seconds",
+    fields = ["student", "submitted_as", "assignment", "score", "max_score", "status", "reason", "flagged",
+              "flag_reason", "sandbox", "seconds",
               *[t.grade_id for t in a.tests]]
     with open(out / "grades.csv", "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=fields)
@@ -575,8 +777,21 @@ def _write_reports(a, rows, out):
         w.writeheader()
         w.writerows(summary)
     ungraded = sum(1 for r in rows if r["status"] != "graded")
-    lines = [f"# {a.name}: {len(rows)} submissions, {ungraded} could not be graded", "",
-             "| test | points | mean | full marks | pass rate |", "|---|---:|---:|---:|---:|"]
+    unsandboxed = sorted({r.get("sandbox", "") for r in rows if r.get("sandbox") != "on"})
+    lines = [f"# {a.name}: {len(rows)} submissions, {ungraded} could not be graded", ""]
+    if unsandboxed:
+        lines += [f"**WARNING: {sum(1 for r in rows if r.get('sandbox') != 'on')} submission(s) were graded "
+                  f"UNSANDBOXED** ({'; '.join(unsandboxed)}): their code could read and write what the "
+                  "grading user can.", ""]
+    flagged = [r for r in rows if r.get("flagged") == "yes"]
+    checked = sum(1 for r in rows if r.get("flagged") in ("yes", "no"))
+    if flagged:
+        lines += [f"**{len(flagged)} submission(s) flagged by the cross-check** (nbgrader's score and a re-run of "
+                  "the graded functions outside the grading kernel disagree; look at them before releasing grades):", ""]
+        lines += [f"- {r['student']}: {r['flag_reason']}" for r in flagged] + [""]
+    elif checked:
+        lines += [f"Cross-check: {checked} submission(s) checked, none flagged.", ""]
+    lines += ["| test | points | mean | full marks | pass rate |", "|---|---:|---:|---:|---:|"]
     lines += [f"| {s['test']} | {s['points']:g} | {s['mean_score']:g} | {s['full_marks']} | {s['pass_rate']:.0%} |"
               for s in summary]
     totals = [r["score"] for r in rows]

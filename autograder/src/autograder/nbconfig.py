@@ -18,7 +18,7 @@ CELL_TIMEOUT = 60
 
 
 def configure(c, root, *, source="solutions", release="exercises", work="autograder/grading/course",
-              db_path=None, cell_timeout=CELL_TIMEOUT):
+              db_path=None, cell_timeout=CELL_TIMEOUT, skip_cells=(), skip_reasons=()):
     """Fill the traitlets config ``c`` for a course rooted at ``root``."""
     root = Path(root).resolve()
     c.CourseDirectory.root = str(root)
@@ -40,7 +40,20 @@ def configure(c, root, *, source="solutions", release="exercises", work="autogra
     c.Execute.timeout = cell_timeout
     c.Execute.interrupt_on_timeout = True
     c.Execute.raise_on_iopub_timeout = False
+    c.BoundedExecute.skip_cells = list(skip_cells)
+    c.BoundedExecute.skip_reasons = list(skip_reasons)
     c.OverwriteCells.add_missing_cells = True
+    # nbgrader's Execute with a cap on each cell's output, a record of the cell being run (which
+    # cell killed a dead kernel) and cells to skip on a second attempt: see autograder.execute.
+    c.Autograde.autograde_preprocessors = [
+        "autograder.execute.BoundedExecute",
+        "nbgrader.preprocessors.IgnorePattern",
+        "nbconvert.preprocessors.ClearMetadataPreprocessor",
+        "nbgrader.preprocessors.LimitOutput",
+        "nbgrader.preprocessors.SaveAutoGrades",
+        "nbgrader.preprocessors.AssignLatePenalties",
+        "nbgrader.preprocessors.CheckCellMetadata",
+    ]
 
     # Feedback never shows hidden tests: not their source, not as traceback context.
     c.GenerateFeedback.preprocessors = [
