@@ -37,6 +37,19 @@ def marked_lines(source: str, kinds=("SOLUTION", "HIDDEN TESTS")):
     return out
 
 
+def unmarked_lines(source: str):
+    """Lines outside every ``### BEGIN ...`` / ``### END ...`` block (marker lines excluded)."""
+    out, depth = [], 0
+    for line in source.splitlines():
+        if "### BEGIN " in line:
+            depth += 1
+        elif "### END " in line:
+            depth = max(0, depth - 1)
+        elif depth == 0:
+            out.append(line)
+    return out
+
+
 def load(assignment, notebook, where):
     return nbformat.read(ROOT / where / assignment / f"{notebook}.ipynb", as_version=4)
 

@@ -76,3 +76,19 @@ def test_nbgrader_config_loads():
     assert c.CourseDirectory.source_directory == "solutions"
     assert c.CourseDirectory.release_directory == "exercises"
     assert c.OverwriteCells.add_missing_cells is True
+
+
+@pytest.mark.parametrize("source", sorted((ROOT / "solutions").glob("*/*.ipynb")), ids=lambda p: p.parent.name)
+def test_no_hidden_test_or_solution_line_in_the_student_copy(source):
+    """Every line between nbgrader's markers that the notebook does not also show outside them
+    (a function's signature, a visible check) is absent from the student copy."""
+    import submissions as subs
+
+    cells = [c.source for c in nbformat.read(source, as_version=4).cells]
+    marked = {line.strip() for src in cells for line in subs.marked_lines(src)}
+    outside = {line.strip() for src in cells for line in subs.unmarked_lines(src)}
+    secret = {line for line in marked - outside if len(line) >= 16}
+    assert secret, f"{source}: no hidden line to look for"
+    released = ROOT / "exercises" / source.parent.name / source.name
+    leaked = sorted(secret & subs.notebook_lines(released))
+    assert not leaked, f"{released.relative_to(ROOT)} shows solution or hidden-test lines: {leaked[:3]}"

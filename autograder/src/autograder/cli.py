@@ -28,6 +28,9 @@ def main(argv=None):
     p.add_argument("--sandbox", choices=("auto", "require", "off"), default="auto",
                    help="run student code in the sandbox: auto (default: if it can be set up here, else "
                         "unsandboxed with a warning), require (stop if it cannot), off")
+    p.add_argument("--db-url", default=None, metavar="URL",
+                   help="a shared gradebook, e.g. postgresql+psycopg://USER@HOST/DB (default: a private "
+                        "SQLite gradebook per student under --out)")
     p.add_argument("--memory", type=int, default=4096, metavar="MB",
                    help="memory one submission may use while it is graded (default 4096)")
 
@@ -51,7 +54,8 @@ def main(argv=None):
             out = args.out or (course_root() / "autograder" / "grading" / args.assignment)
             out.mkdir(parents=True, exist_ok=True)
             grade(args.assignment, args.submissions, out, cell_timeout=args.timeout or CELL_TIMEOUT,
-                  workers=args.workers, force=args.force, sandbox=args.sandbox, memory_mb=args.memory)
+                  workers=args.workers, force=args.force, sandbox=args.sandbox, memory_mb=args.memory,
+                  db_url=args.db_url)
         elif args.command == "reference":
             from .reference import REFERENCE_RUNS, run
 

@@ -149,6 +149,11 @@ def code_cells(nb, *, skip=(), include_tests=False):
 def _plain_python(source):
     """IPython syntax (magics, ``!cmd``) becomes plain Python that fails at run time, not a SyntaxError."""
     try:
+        compile(source, "<cell>", "exec")
+        return source  # plain Python already (IPython is slow to import: only when needed)
+    except SyntaxError:
+        pass
+    try:
         from IPython.core.inputtransformer2 import TransformerManager
 
         return TransformerManager().transform_cell(source)

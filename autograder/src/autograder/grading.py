@@ -103,13 +103,16 @@ def tool_env():
     return env
 
 
-def nbgrader(args, cwd, *, timeout=None, log_path=None, env=None):
+def nbgrader(args, cwd, *, timeout=None, log_path=None, env=None, module="nbgrader", argv=None):
     """Run ``nbgrader ARGS`` in ``cwd``; return (returncode, or None on timeout, and its output).
+
+    ``module``/``argv``: run ``python -m MODULE ARGV`` instead (``autograder.nbrun``: autograde and
+    feedback in one process); ``args`` then only names the step in the log.
 
     It runs in a session of its own, so that on a timeout the whole process group goes,
     the notebook's kernel (which may be spinning in a loop) included.
     """
-    cmd = [sys.executable, "-m", "nbgrader", *args]
+    cmd = [sys.executable, "-m", module, *(args if argv is None else argv)]
     with tempfile.TemporaryFile("w+") as out_file:
         proc = subprocess.Popen(cmd, cwd=cwd, env={**tool_env(), **(env or {})}, stdout=out_file, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, text=True, start_new_session=True)
@@ -403,7 +406,7 @@ class Isolation:
 
 
 def grade(assignment, submissions, out, *, cell_timeout=CELL_TIMEOUT, root=None, log=print, workers=None,
-          force=False, sandbox="auto", memory_mb=4096):
+          force=False, sandbox="auto", memory_mb=4096, db_url=None):
     """Grade every submission; return the list of result rows (also written to ``out``).
 
     Each student is graded in a private nbgrader course of its own (a copy of the assignment's
@@ -416,10 +419,12 @@ def grade(assignment, submissions, out, *, cell_timeout=CELL_TIMEOUT, root=None,
     t_start = time.monotonic()
     root = Path(root) if root else course_root()
     a = load_assignment(assignment, root)
+    if db_url:
+        _check_db_url(db_url)
     out = Path(out).resolve()
     students = discover(submissions, out)
     work = out / "course"
-    fingerprint = _prepare_template(a, work, cell_timeout)
+    fingerprint = _prepare_template(a, work, cell_timeout, db_url)
     workers = max(1, int(workers or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()) or 1))
     n_cells = sum(len(nbformat.read(a.source / f"{nb}.ipynb", as_version=4).cells) for nb in a.notebooks)
     wall_limit = n_cells * cell_timeout + 120
@@ -444,7 +449,7 @@ def grade(assignment, submissions, out, *, cell_timeout=CELL_TIMEOUT, root=None,
     def one(st):
         slot = iso.slot_pool.get()
         try:
-            st.result = _grade_student(a, st, work, cell_timeout, wall_limit, fingerprint, iso, slot, nonce)
+            st.result = _grade_student(a, st, work, cell_timeout, wall_limit, fingerprint, iso, slot, nonce, db_url)
         finally:
             iso.slot_pool.put(slot)
         with lock:
@@ -469,14 +474,30 @@ def grade(assignment, submissions, out, *, cell_timeout=CELL_TIMEOUT, root=None,
     return rows
 
 
-def _fingerprint(a, cell_timeout):
+def _check_db_url(db_url):
+    """A shared gradebook URL that nbgrader can use, or a clear error."""
+    if not db_url.startswith(("postgresql+psycopg://", "sqlite:///")):
+        raise GraderError(f"--db-url must be postgresql+psycopg://USER@HOST[:PORT]/DB or sqlite:///PATH, not {db_url!r}")
+    import sqlalchemy
+
+    try:
+        engine = sqlalchemy.create_engine(db_url)
+        with engine.connect():
+            pass
+        engine.dispose()
+    except Exception as exc:  # noqa: BLE001 - any failure to connect ends here, with the reason
+        raise GraderError(f"cannot open the gradebook at {db_url}: {type(exc).__name__}: {str(exc)[:300]}") from None
+
+
+def _fingerprint(a, cell_timeout, db_url=None):
     h = hashlib.sha256()
     for path in sorted(a.source.rglob("*")):
         if path.is_file() and ".ipynb_checkpoints" not in path.parts:
             h.update(str(path.relative_to(a.source)).encode() + b"\0" + path.read_bytes() + b"\0")
-    h.update(f"timeout={int(cell_timeout)}".encode())
+    h.update(f"timeout={int(cell_timeout)} db={db_url or 'sqlite'}".encode())
     here = Path(__file__).resolve().parent
-    for module in ("nbconfig.py", "feedback.py", "grading.py", "execute.py", "sandbox.py", "crosscheck.py"):  # how grading is done is part of a result
+    for module in ("nbconfig.py", "feedback.py", "grading.py", "execute.py", "sandbox.py", "crosscheck.py",
+                   "nbrun.py"):  # how grading is done is part of a result
         h.update((here / module).read_bytes())
     return h.hexdigest()
 
@@ -505,13 +526,13 @@ def _load_result(student_dir, fingerprint, digest):
     return saved["row"]
 
 
-def _prepare_template(a, work, cell_timeout):
+def _prepare_template(a, work, cell_timeout, db_url=None):
     """Prepare ``work/template``, the assignment as an nbgrader course with a gradebook; return its fingerprint.
 
     Re-used while the assignment, the cell timeout and the grading code are unchanged; otherwise
     rebuilt, and every student's earlier result becomes stale (its fingerprint no longer matches).
     """
-    fingerprint = _fingerprint(a, cell_timeout)
+    fingerprint = _fingerprint(a, cell_timeout, db_url)
     tdir = work / "template"
     stamp = tdir / "ready.json"
     try:
@@ -524,7 +545,7 @@ def _prepare_template(a, work, cell_timeout):
     (tdir / "source").mkdir(parents=True)
     shutil.copytree(a.source, tdir / "source" / a.name,
                     ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
-    _write_config(tdir, cell_timeout)
+    _write_config(tdir, cell_timeout, db_url=db_url)
     rc, output = nbgrader(["generate_assignment", a.name, "--force"], cwd=tdir,
                           log_path=tdir / "generate_assignment.log")
     if rc != 0:
@@ -534,7 +555,7 @@ def _prepare_template(a, work, cell_timeout):
     return fingerprint
 
 
-def _write_config(course_dir, cell_timeout, skip=(), extra=None):
+def _write_config(course_dir, cell_timeout, skip=(), extra=None, db_url=None):
     pkg_src = Path(__file__).resolve().parent.parent
     skip_cells = [str(key) for key, _ in skip]
     skip_reasons = [str(why) for _, why in skip]
@@ -544,7 +565,8 @@ def _write_config(course_dir, cell_timeout, skip=(), extra=None):
         f"sys.path.insert(0, {str(pkg_src)!r})\n"
         "from autograder.nbconfig import configure\n"
         f"configure(get_config(), {str(course_dir)!r}, source='source', release='release', work='.', "
-        f"cell_timeout={int(cell_timeout)}, skip_cells={skip_cells!r}, skip_reasons={skip_reasons!r})\n"
+        f"db_url={db_url!r}, cell_timeout={int(cell_timeout)}, skip_cells={skip_cells!r}, "
+        f"skip_reasons={skip_reasons!r})\n"
         + "".join(f"get_config().{key} = {value!r}\n" for key, value in (extra or {}).items())
     )
 
@@ -556,7 +578,7 @@ KERNEL_START_FAILURES = ("Kernel died before replying to kernel_info", "Kernel d
 KERNEL_START_ATTEMPTS = 3
 
 
-def _grade_student(a, st, work, cell_timeout, wall_limit, fingerprint, iso, slot, nonce):
+def _grade_student(a, st, work, cell_timeout, wall_limit, fingerprint, iso, slot, nonce, db_url=None):
     """Autograde one student in a private copy of the prepared course; return the row.
 
     The row, the feedback and the hashes that make it re-usable are saved in the student's folder
@@ -589,7 +611,8 @@ def _grade_student(a, st, work, cell_timeout, wall_limit, fingerprint, iso, slot
     if fatal is None:
         env, config, runtime = iso.student(slot)
         try:
-            fatal, scores, skipped = _autograde(a, st, sdir, cell_timeout, wall_limit, env, config, notes, iso)
+            fatal, scores, skipped = _autograde(a, st, sdir, cell_timeout, wall_limit, env, config, notes, iso,
+                                                db_url)
             if fatal is None:
                 flags = _crosscheck(a, st, sdir, scores, skipped, iso, slot, runtime, nonce)
         finally:
@@ -624,7 +647,7 @@ def _grade_student(a, st, work, cell_timeout, wall_limit, fingerprint, iso, slot
 MAX_SKIPPED_CELLS = 3
 
 
-def _autograde(a, st, sdir, cell_timeout, wall_limit, env, config, notes, iso):
+def _autograde(a, st, sdir, cell_timeout, wall_limit, env, config, notes, iso, db_url=None):
     """Run ``nbgrader autograde`` for one student, again without any cell that killed the kernel.
 
     Returns (the reason nothing could be graded, or None; the scores by grade id; the cells skipped).
@@ -633,15 +656,16 @@ def _autograde(a, st, sdir, cell_timeout, wall_limit, env, config, notes, iso):
     while True:
         attempt += 1
         progress = sdir / "logs" / f"progress-{attempt}.txt"
-        _write_config(sdir, cell_timeout, skip, {**config, "BoundedExecute.progress_file": str(progress)})
+        _write_config(sdir, cell_timeout, skip, {**config, "BoundedExecute.progress_file": str(progress)}, db_url)
         rc, output = nbgrader(["autograde", a.name, f"--student={st.id}", "--force"], cwd=sdir,
-                              timeout=wall_limit, log_path=sdir / "logs" / f"autograde-{attempt}.log", env=env)
+                              timeout=wall_limit, log_path=sdir / "logs" / f"autograde-{attempt}.log", env=env,
+                              module="autograder.nbrun", argv=[str(sdir), a.name, st.id])
         started, timed_out, labels = _read_progress(progress)
         if (rc != 0 and not started and any(sign in output for sign in KERNEL_START_FAILURES)
                 and start_failures < KERNEL_START_ATTEMPTS - 1):
             start_failures += 1
             continue
-        scores = _read_scores(f"sqlite:///{sdir / 'gradebook.db'}", a.name, st.id, a.tests)
+        scores = _read_scores(db_url or f"sqlite:///{sdir / 'gradebook.db'}", a.name, st.id, a.tests)
         if rc == 0 and len(scores) == len(a.tests):
             notes += [f"cell {gid!r} was stopped after {cell_timeout} s"
                       for gid in _timeouts(sdir / "autograded" / st.id / a.name)]
@@ -727,7 +751,8 @@ def _student_feedback(a, sid, row, sdir):
     """Feedback pages of one student in ``sdir/feedback/``: nbgrader's, or a page giving the reason."""
     dest_dir = sdir / "feedback"
     dest_dir.mkdir(exist_ok=True)
-    if row["status"] == "graded":
+    written = [sdir / "feedback" / sid / a.name / f"{nb}.html" for nb in a.notebooks]
+    if row["status"] == "graded" and not all(p.is_file() for p in written):  # nbrun could not write them
         nbgrader(["generate_feedback", a.name, f"--student={sid}", "--force"], cwd=sdir,
                  log_path=sdir / "logs" / "generate_feedback.log")
     for nb_name in a.notebooks:

@@ -18,7 +18,7 @@ CELL_TIMEOUT = 60
 
 
 def configure(c, root, *, source="solutions", release="exercises", work="autograder/grading/course",
-              db_path=None, cell_timeout=CELL_TIMEOUT, skip_cells=(), skip_reasons=()):
+              db_path=None, db_url=None, cell_timeout=CELL_TIMEOUT, skip_cells=(), skip_reasons=()):
     """Fill the traitlets config ``c`` for a course rooted at ``root``."""
     root = Path(root).resolve()
     c.CourseDirectory.root = str(root)
@@ -31,7 +31,8 @@ def configure(c, root, *, source="solutions", release="exercises", work="autogra
     c.CourseDirectory.solution_directory = f"{work}/released_solutions"
     c.CourseDirectory.source_with_tests_directory = f"{work}/source_with_tests"
     db = Path(db_path) if db_path else root / work / "gradebook.db"
-    c.CourseDirectory.db_url = f"sqlite:///{db}"
+    # A PostgreSQL gradebook (postgresql+psycopg://...) for several graders or grading machines.
+    c.CourseDirectory.db_url = db_url or f"sqlite:///{db}"
 
     c.ClearSolutions.code_stub = {"python": CODE_STUB}
     c.ClearSolutions.text_stub = TEXT_STUB
