@@ -5,10 +5,11 @@ copies, the mix a real deadline sees), then grades it from scratch (`--force`) w
 count and prints the figures. Goal (issue 5): 100 numpy-chapter submissions in under 5 minutes
 on a 2-core machine.
 
-    .venv/bin/python benchmarks/grading_throughput.py [--n 100] [--workers 1 2] [--timeout 30]
+    .venv/bin/python benchmarks/grading_throughput.py [--n 100] [--workers 1 2] [--timeout 30] [--no-postgres]
 
-The gradebook is SQLite (one per student, the grader's default). PostgreSQL (`--db-url`) is not
-implemented yet; this script says so instead of printing a figure for it.
+Each worker count is measured with SQLite gradebooks (one per student, the grader's default) and
+with one shared PostgreSQL gradebook (`grade --db-url`) on a throw-away server that the script
+starts (Debian's postgresql; `--no-postgres` skips it).
 """
 
 import argparse
@@ -47,12 +48,13 @@ def make_class(folder: Path, n: int):
             subs.write(correct, path)
 
 
-def grade(folder: Path, out: Path, workers: int, timeout: int):
+def grade(folder: Path, out: Path, workers: int, timeout: int, db_url=None):
     from autograder.grading import tool_env
 
     t0 = time.monotonic()
     proc = subprocess.run([sys.executable, "-m", "autograder", "grade", A, str(folder), "--out", str(out),
-                           "--workers", str(workers), "--timeout", str(timeout), "--force"],
+                           "--workers", str(workers), "--timeout", str(timeout), "--force",
+                           *(["--db-url", db_url] if db_url else [])],
                           cwd=ROOT, env=tool_env(), capture_output=True, text=True)
     seconds = time.monotonic() - t0
     if proc.returncode != 0:
@@ -70,18 +72,33 @@ def main():
     parser.add_argument("--workers", type=int, nargs="+", default=sorted({1, cores}),
                         help=f"worker counts to measure (default: 1 and {cores})")
     parser.add_argument("--timeout", type=int, default=30, help="cell timeout in seconds (default 30)")
+    parser.add_argument("--no-postgres", action="store_true", help="measure SQLite gradebooks only")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="grading-bench-") as tmp:
         folder = Path(tmp) / "class"
         make_class(folder, args.n)
-        print(f"chapter 1 ({A}), {args.n} submissions, {cores} cores, SQLite gradebooks")
-        print(f"{'workers':>7}  {'seconds':>8}  {'per minute':>10}  {'flagged':>7}  sandbox")
-        for workers in args.workers:
-            seconds, rows, sandbox = grade(folder, Path(tmp) / f"out-{workers}", workers, args.timeout)
-            assert len(rows) == args.n, f"{len(rows)} rows for {args.n} submissions"
-            flagged = sum(1 for r in rows if r["flagged"] == "yes")
-            print(f"{workers:>7}  {seconds:>8.1f}  {args.n / seconds * 60:>10.1f}  {flagged:>7}  {sandbox}", flush=True)
-        print("PostgreSQL: not measured (`grade --db-url` is not implemented yet)")
+        print(f"chapter 1 ({A}), {args.n} submissions, {cores} cores")
+        print(f"{'gradebook':>10}  {'workers':>7}  {'seconds':>8}  {'per minute':>10}  {'flagged':>7}  sandbox")
+
+        def measure(label, db_url=None):
+            for workers in args.workers:
+                seconds, rows, sandbox = grade(folder, Path(tmp) / f"out-{label}-{workers}", workers, args.timeout,
+                                               db_url)
+                assert len(rows) == args.n, f"{len(rows)} rows for {args.n} submissions"
+                flagged = sum(1 for r in rows if r["flagged"] == "yes")
+                print(f"{label:>10}  {workers:>7}  {seconds:>8.1f}  {args.n / seconds * 60:>10.1f}  {flagged:>7}  "
+                      f"{sandbox}", flush=True)
+
+        measure("SQLite")
+        if args.no_postgres:
+            return
+        import pgserver
+
+        try:
+            with pgserver.temporary_server(port=54331) as url:
+                measure("PostgreSQL", url)
+        except pgserver.Unavailable as exc:
+            print(f"PostgreSQL: not measured ({exc})")
 
 
 if __name__ == "__main__":

@@ -97,16 +97,26 @@ def test_a_kernel_that_fails_to_start_is_started_again(tmp_path, monkeypatch):
     """Two kernels started at once can take the same port; that is no reason to fail a student."""
     from autograder import grading
 
-    real, failed = grading.nbgrader, []
+    real, failed = grading.NbWorker.run, []
 
-    def first_start_fails(args, cwd, **kwargs):
-        if args[0] == "autograde" and not failed:
-            failed.append(args)
+    def first_start_fails(self, course_dir, assignment, student, env, log_path, timeout):
+        if not failed:  # as a kernel that died before it ran any cell (no progress written)
+            failed.append(student)
             return 1, "RuntimeError: Kernel died before replying to kernel_info"
-        return real(args, cwd, **kwargs)
+        return real(self, course_dir, assignment, student, env, log_path, timeout)
 
-    monkeypatch.setattr(grading, "nbgrader", first_start_fails)
+    monkeypatch.setattr(grading.NbWorker, "run", first_start_fails)
     folder, out = tmp_path / "class", tmp_path / "out"
     _class(folder, ["ada"])
     rows = grading.grade(A, folder, out, cell_timeout=30, workers=1, log=lambda *a: None)
     assert failed and [(r["student"], r["score"], r["status"]) for r in rows] == [("ada", MAX, "graded")]
+
+
+def test_throughput_benchmark_runs():
+    """Smoke test of benchmarks/grading_throughput.py (the figures themselves are in the notes)."""
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "grading_throughput.py"), "--n", "2",
+                           "--workers", "1", "--no-postgres"], cwd=ROOT, env=tool_env(), capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    row = [line.split() for line in proc.stdout.splitlines() if line.strip().startswith("SQLite")]
+    assert row and row[0][1] == "1" and float(row[0][3]) > 0 and row[0][4] == "0", proc.stdout

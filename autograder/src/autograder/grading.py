@@ -133,6 +133,61 @@ def nbgrader(args, cwd, *, timeout=None, log_path=None, env=None, module="nbgrad
     return rc, out
 
 
+class NbWorker:
+    """A long-lived ``python -m autograder.nbrun --serve``, in a session of its own: it imports
+    nbgrader once and autogrades student after student (a job that runs past its time limit, or
+    kills the worker, costs a restart, nothing more)."""
+
+    def __init__(self):
+        self.proc = None
+
+    def run(self, course_dir, assignment, student, env, log_path, timeout):
+        """Autograde and write feedback for one student; return (0/1, or None on timeout, and the log)."""
+        import select
+
+        if self.proc is None or self.proc.poll() is not None:
+            self.proc = subprocess.Popen([sys.executable, "-m", "autograder.nbrun", "--serve"], env=tool_env(),
+                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                         start_new_session=True)
+        job = {"course_dir": str(course_dir), "assignment": assignment, "student": student, "env": env,
+               "log": str(log_path)}
+        rc = None
+        try:
+            self.proc.stdin.write((json.dumps(job) + "\n").encode())
+            self.proc.stdin.flush()
+            ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
+            line = self.proc.stdout.readline() if ready else b""
+            if ready and line:
+                rc = int(json.loads(line)["rc"])
+            elif ready:  # the worker died (it ran the job's kernel, which may have taken it along)
+                rc = 1
+        except (OSError, ValueError):
+            rc = 1
+        if rc is None or self.proc.poll() is not None:
+            self.stop()
+        try:
+            text = Path(log_path).read_text(errors="replace")
+        except OSError:
+            text = ""
+        if rc is None:
+            text += f"\n[grader] stopped after {timeout:.0f} s\n"
+        return rc, text
+
+    def stop(self):
+        if self.proc is None:
+            return
+        try:
+            self.proc.stdin.close()
+        except OSError:
+            pass
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.proc.wait()
+        self.proc = None
+
+
 def release(assignments=None, root=None, log=print):
     """Regenerate ``exercises/A`` from ``solutions/A`` for each assignment (all by default)."""
     root = Path(root) if root else course_root()
@@ -445,11 +500,13 @@ def grade(assignment, submissions, out, *, cell_timeout=CELL_TIMEOUT, root=None,
         f"{min(workers, max(1, len(todo)))} worker(s)")
     lock = threading.Lock()
     nonce = os.urandom(8).hex()  # the cross-check's inputs: new ones for every run
+    nb_workers = {slot: NbWorker() for slot in range(workers)}
 
     def one(st):
         slot = iso.slot_pool.get()
         try:
-            st.result = _grade_student(a, st, work, cell_timeout, wall_limit, fingerprint, iso, slot, nonce, db_url)
+            st.result = _grade_student(a, st, work, cell_timeout, wall_limit, fingerprint, iso, slot, nonce,
+                                       nb_workers[slot], db_url)
         finally:
             iso.slot_pool.put(slot)
         with lock:
@@ -462,6 +519,8 @@ def grade(assignment, submissions, out, *, cell_timeout=CELL_TIMEOUT, root=None,
                 for future in [pool.submit(one, st) for st in todo]:
                     future.result()
     finally:
+        for w in nb_workers.values():
+            w.stop()
         iso.close()
     rows = [st.result for st in students]
     _collect_feedback(a, students, work, out)
@@ -578,7 +637,7 @@ KERNEL_START_FAILURES = ("Kernel died before replying to kernel_info", "Kernel d
 KERNEL_START_ATTEMPTS = 3
 
 
-def _grade_student(a, st, work, cell_timeout, wall_limit, fingerprint, iso, slot, nonce, db_url=None):
+def _grade_student(a, st, work, cell_timeout, wall_limit, fingerprint, iso, slot, nonce, worker, db_url=None):
     """Autograde one student in a private copy of the prepared course; return the row.
 
     The row, the feedback and the hashes that make it re-usable are saved in the student's folder
@@ -612,7 +671,7 @@ def _grade_student(a, st, work, cell_timeout, wall_limit, fingerprint, iso, slot
         env, config, runtime = iso.student(slot)
         try:
             fatal, scores, skipped = _autograde(a, st, sdir, cell_timeout, wall_limit, env, config, notes, iso,
-                                                db_url)
+                                                worker, db_url)
             if fatal is None:
                 flags = _crosscheck(a, st, sdir, scores, skipped, iso, slot, runtime, nonce)
         finally:
@@ -647,7 +706,7 @@ def _grade_student(a, st, work, cell_timeout, wall_limit, fingerprint, iso, slot
 MAX_SKIPPED_CELLS = 3
 
 
-def _autograde(a, st, sdir, cell_timeout, wall_limit, env, config, notes, iso, db_url=None):
+def _autograde(a, st, sdir, cell_timeout, wall_limit, env, config, notes, iso, worker, db_url=None):
     """Run ``nbgrader autograde`` for one student, again without any cell that killed the kernel.
 
     Returns (the reason nothing could be graded, or None; the scores by grade id; the cells skipped).
@@ -657,9 +716,7 @@ def _autograde(a, st, sdir, cell_timeout, wall_limit, env, config, notes, iso, d
         attempt += 1
         progress = sdir / "logs" / f"progress-{attempt}.txt"
         _write_config(sdir, cell_timeout, skip, {**config, "BoundedExecute.progress_file": str(progress)}, db_url)
-        rc, output = nbgrader(["autograde", a.name, f"--student={st.id}", "--force"], cwd=sdir,
-                              timeout=wall_limit, log_path=sdir / "logs" / f"autograde-{attempt}.log", env=env,
-                              module="autograder.nbrun", argv=[str(sdir), a.name, st.id])
+        rc, output = worker.run(sdir, a.name, st.id, env, sdir / "logs" / f"autograde-{attempt}.log", wall_limit)
         started, timed_out, labels = _read_progress(progress)
         if (rc != 0 and not started and any(sign in output for sign in KERNEL_START_FAILURES)
                 and start_failures < KERNEL_START_ATTEMPTS - 1):

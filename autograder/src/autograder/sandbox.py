@@ -408,6 +408,7 @@ class Cgroups:
                 files = {"memory.max": memory_bytes, "memory.swap.max": 0} if controller == "memory" else {"pids.max": pids}
             else:
                 raise OSError(f"no {controller} cgroup")
+            _remove_stale(parent)
             for slot in range(slots):
                 d = parent / f"autograder-{tag}-{slot}"
                 d.mkdir(exist_ok=True)
@@ -419,6 +420,7 @@ class Cgroups:
 
     def close(self):
         for d in reversed(self.dirs):
+            _kill_members(d)
             for _ in range(50):
                 try:
                     d.rmdir()
@@ -426,8 +428,35 @@ class Cgroups:
                 except FileNotFoundError:
                     break
                 except OSError:
-                    time.sleep(0.1)  # processes that are still being killed
+                    time.sleep(0.2)  # processes that are still being killed
         self.dirs = []
+
+
+def _kill_members(d):
+    try:
+        for pid in Path(d, "cgroup.procs").read_text().split():
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+            except (ProcessLookupError, ValueError):
+                pass
+    except OSError:
+        pass
+
+
+def _remove_stale(parent):
+    """Cgroups left by a grader that was killed (its pid is the first part of the tag): remove them."""
+    for d in parent.glob("autograder-*-*-*"):
+        try:
+            pid = int(d.name.split("-")[1])
+        except ValueError:
+            continue
+        if Path(f"/proc/{pid}").exists():
+            continue
+        _kill_members(d)
+        try:
+            d.rmdir()
+        except OSError:
+            pass
 
 
 # --------------------------------------------------------------------------- kernelspec, probe
