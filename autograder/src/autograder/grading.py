@@ -9,6 +9,13 @@ the assignment, so a second run re-uses what has not changed and a killed run re
 writes feedback HTML without hidden tests and exports ``grades.csv`` (one row per student, with
 the reason wherever grading was not complete) plus a per-test summary (``summary.csv``,
 ``summary.md``).
+
+Student code runs in the sandbox of :mod:`autograder.sandbox` where the machine allows it
+(:class:`Isolation`), each worker slot as its own uid; nbgrader itself runs in long-lived worker
+processes (:class:`NbWorker`, :mod:`autograder.nbrun`). A cell that kills the kernel is skipped on
+a second attempt (:func:`_autograde`, :mod:`autograder.execute`). Where the assignment has one,
+the cross-check of :mod:`autograder.crosscheck` flags scores that the graded functions, re-run
+outside the grading kernel, do not confirm.
 """
 
 import csv
