@@ -14,6 +14,16 @@ import submissions as subs
 from conftest import run_cli
 
 
+# Cheats that work on any chapter without knowing it: the student copy, stubs and all, with an
+# IPython input transformer that empties every later cell (the tests with them), always or only
+# while nbgrader grades. nbgrader gives full marks; the cross-check must flag them.
+KERNEL_CHEATS = {
+    "cheat_empties_later_cells": "get_ipython().input_transformers_post.append(lambda lines: [])",
+    "cheat_only_while_graded": ("import os\nif os.environ.get('NBGRADER_EXECUTION'):\n"
+                                "    get_ipython().input_transformers_post.append(lambda lines: [])"),
+}
+
+
 @dataclass
 class Chapter:
     assignment: str
@@ -22,6 +32,7 @@ class Chapter:
     mutants: dict  # student -> (edits of the instructor's code, set of test cells that must score 0)
     timeout: int = 10  # seconds per cell while grading the fixture class
     extra: dict = field(default_factory=dict)  # student -> (per-test scores, status, reason fragments)
+    cheats: dict = field(default_factory=dict)  # student -> code that fools nbgrader (full marks, flagged)
 
     @property
     def max_score(self):
@@ -38,6 +49,7 @@ class Chapter:
             "blank_student_copy": (self.scores(set(self.points)), "graded", []),
         }
         out.update({name: (self.scores(lost), "graded", []) for name, (_, lost) in self.mutants.items()})
+        out.update({name: (self.scores(), "graded", []) for name in self.cheats})
         out.update(self.extra)
         return out
 
@@ -49,6 +61,8 @@ class Chapter:
                  folder / "blank_student_copy" / nb_name)
         for name, (edits, _) in self.mutants.items():
             subs.write(subs.correct_submission(self.assignment, self.notebook, edits), folder / name / nb_name)
+        for name, prelude in self.cheats.items():
+            subs.write(subs.cheat_submission(self.assignment, self.notebook, prelude), folder / name / nb_name)
 
     def grade(self, folder, out):
         proc = run_cli("grade", self.assignment, folder, "--out", out, "--timeout", self.timeout)
@@ -76,8 +90,10 @@ class Chapter:
         assert float(row["score"]) == sum(scores.values())
         assert float(row["max_score"]) == self.max_score
         assert row["status"] == status, row["reason"]
-        # An honest submission, right or wrong, is never flagged by the cross-check.
-        assert row["flagged"] != "yes", f"{student} was flagged: {row['flag_reason']}"
+        if student in self.cheats:  # full marks from nbgrader, and the cross-check says why not to trust them
+            assert row["flagged"] == "yes" and "outside the grading kernel" in row["flag_reason"], row
+        else:  # an honest submission, right or wrong, is never flagged by the cross-check
+            assert row["flagged"] != "yes", f"{student} was flagged: {row['flag_reason']}"
         for words in reason_words:
             assert words in row["reason"], row["reason"]
         if status == "graded" and not reason_words:

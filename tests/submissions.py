@@ -67,12 +67,33 @@ def correct_submission(assignment, notebook, edits=None):
         gid = cell.metadata.get("nbgrader", {}).get("grade_id")
         if gid in solution:
             code = solution_code(solution[gid].source)
-            for old, new in edits.pop(gid, []):
+            cell_edits = edits.pop(gid, [])
+            for old, new in cell_edits:
                 count = code.count(old)
                 assert count == 1, f"mutant edit {old!r} matches {count} times in cell {gid}"
                 code = code.replace(old, new)
+            if cell_edits:  # a known-wrong version must be wrong code, not a syntax error
+                try:
+                    compile(code, gid, "exec")
+                except SyntaxError as exc:
+                    raise AssertionError(f"mutant edits of cell {gid} make it invalid Python: {exc}") from None
             cell.source = code
     assert not edits, f"edits for unknown solution cells: {sorted(edits)}"
+    return nb
+
+
+def cheat_submission(assignment, notebook, prelude, functions=None):
+    """The student copy with ``prelude`` at the top of the first solution cell and ``functions``
+    ({grade_id of a solution cell: source}) as answers; other solution cells keep their stubs."""
+    nb = load(assignment, notebook, "exercises")
+    first = True
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if not meta.get("solution"):
+            continue
+        body = (functions or {}).get(meta.get("grade_id"), cell.source)
+        cell.source = (prelude + "\n" if first else "") + body
+        first = False
     return nb
 
 

@@ -86,27 +86,12 @@ DEFEATED = {
 }
 
 
-def _cheat(prelude, functions):
-    """The student copy with ``prelude`` at the top of the first solution cell and ``functions``
-    as the answers (other solution cells keep their IMPLEMENT-ME stubs)."""
-    nb = subs.load(A, NB, "exercises")
-    first = True
-    for cell in nb.cells:
-        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if not cell.metadata.get("nbgrader", {}).get("solution"):
-            continue
-        body = functions.get(gid, cell.source)
-        cell.source = (prelude + "\n" if first else "") + body
-        first = False
-    return nb
-
-
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("cheats")
     folder, out = tmp / "class", tmp / "out"
     for name, (prelude, functions) in {**CHEATS, **DEFEATED}.items():
-        subs.write(_cheat(prelude, functions), folder / name / f"{NB}.ipynb")
+        subs.write(subs.cheat_submission(A, NB, prelude, functions), folder / name / f"{NB}.ipynb")
     subs.write(subs.correct_submission(A, NB), folder / "honest" / f"{NB}.ipynb")
     subs.write(subs.correct_submission(A, NB, {"softmax": [("shifted = scores - scores.max(axis=-1, keepdims=True)",
                                                             "shifted = scores")]}), folder / "honest_unstable" / f"{NB}.ipynb")

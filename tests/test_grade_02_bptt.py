@@ -5,7 +5,7 @@ rnn_step_backward breaks everything built on it (full and truncated BPTT) and no
 forward pass keeps its point whatever the backward pass does.
 """
 
-from classes import Chapter, standard_tests
+from classes import KERNEL_CHEATS, Chapter, standard_tests
 
 STEP, FULL, TRUNC = "test_rnn_step_backward", "test_rnn_backward", "test_rnn_backward_truncated"
 
@@ -63,7 +63,21 @@ CH = Chapter(
             {"forward": [("return h @ Why + by", "return h @ Why")]},
             {"test_forward"},
         ),
+        # Chapter 1's functions, pasted in wrong: the backward passes that use them lose their points too.
+        "rnn_forward_ignores_h0": (
+            {"forward": [("h_prev = h0", "h_prev = np.zeros_like(h0)")]},
+            {"test_forward", FULL, TRUNC},
+        ),
+        "softmax_wrong_axis": (
+            {"forward": [("return e / e.sum(axis=-1, keepdims=True)", "return e / e.sum(axis=0, keepdims=True)")]},
+            {"test_forward", "test_cross_entropy_backward"},
+        ),
+        "cross_entropy_sum_not_mean": (
+            {"forward": [("axis=-1).mean()", "axis=-1).sum()")]},
+            {"test_forward"},
+        ),
     },
+    cheats=KERNEL_CHEATS,
 )
 
 

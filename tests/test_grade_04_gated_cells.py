@@ -5,7 +5,7 @@ convention reversed, a missing forget bias and a dropped cell-state gradient. A 
 pass loses what is built on it; a broken backward pass never costs the forward's points.
 """
 
-from classes import Chapter, standard_tests
+from classes import KERNEL_CHEATS, Chapter, standard_tests
 
 GSF, GSB, GF, GB = "test_gru_step_forward", "test_gru_step_backward", "test_gru_forward", "test_gru_backward"
 LSF, LSB, LF, LB = "test_lstm_step_forward", "test_lstm_step_backward", "test_lstm_forward", "test_lstm_backward"
@@ -79,6 +79,7 @@ CH = Chapter(
             {CB},
         ),
     },
+    cheats=KERNEL_CHEATS,
 )
 
 globals().update(standard_tests(CH))

@@ -5,7 +5,7 @@ missing forget bias, a cell returning the previous state, a cell that wraps Kera
 (not an implementation: no points), no feedback in the stack, a scan that keeps only outputs.
 """
 
-from classes import Chapter, standard_tests
+from classes import KERNEL_CHEATS, Chapter, standard_tests
 
 GRU, GRU_G, LSTM, LSTM_G = "test_gru_cell", "test_gru_cell_gradients", "test_lstm_cell", "test_lstm_cell_gradients"
 LN, STACK, SCAN = "test_layer_norm_lstm_cell", "test_feedback_stack_cell", "test_scan_rnn"
@@ -35,7 +35,7 @@ CH = Chapter(
                  "self.inner = keras.layers.GRUCell(H, reset_after=False)\n"
                  "        self.inner.build(input_shape)"),
                 ("h = z * h_prev + (1 - z) * cand", "h, _ = self.inner(inputs, [h_prev])"),
-                ("ax = tf.matmul(inputs, self.kernel) + self.bias\n", ""),
+                ("        ax = tf.matmul(inputs, self.kernel) + self.bias\n", ""),
                 ("        z = tf.sigmoid(ax[:, :H] + tf.matmul(h_prev, self.recurrent_kernel[:, :H]))\n", ""),
                 ("        r = tf.sigmoid(ax[:, H:2 * H] + tf.matmul(h_prev, self.recurrent_kernel[:, H:2 * H]))\n", ""),
                 ("        cand = tf.tanh(ax[:, 2 * H:] + tf.matmul(r * h_prev, self.recurrent_kernel[:, 2 * H:]))\n", ""),
@@ -67,6 +67,7 @@ CH = Chapter(
             {SCAN},
         ),
     },
+    cheats=KERNEL_CHEATS,
 )
 
 globals().update(standard_tests(CH))
