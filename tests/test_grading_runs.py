@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import submissions as subs
 from conftest import ROOT, run_cli
@@ -82,15 +83,51 @@ def test_a_killed_run_resumes_without_losing_finished_grades(tmp_path):
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and len(list(out.glob("course/students/*/result.json"))) < 2:
         time.sleep(0.2)
-    os.killpg(proc.pid, signal.SIGKILL)  # the grader, its nbgrader and the kernel, mid-way
+    second = run_cli("grade", A, folder, "--out", out, "--timeout", 30)  # while the first one runs
+    assert second.returncode == 2 and f"another grading run (pid {proc.pid}) is writing into" in second.stderr, \
+        second.stderr[-2000:]
+    while time.monotonic() < deadline and not _mid_notebook(out):
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)  # the grader alone (its workers run in sessions of their own), mid-way
     proc.wait()
     finished = len(list(out.glob("course/students/*/result.json")))
     assert 2 <= finished < len(names), "the run should have been killed half-way"
+    # Nothing of the killed run goes on (a worker left grading a student in the folder that the
+    # resumed run grades again once scored that student 0): its workers and kernels die with it.
+    time.sleep(0.5)
+    workers = [p for p in _working_in(out) if "autograder.nbrun" in p]
+    assert not workers, f"nbgrader workers of the killed run still work in {out}: {workers}"
+    deadline = time.monotonic() + 5  # an unsandboxed kernel notices within a second that its parent is gone
+    while _working_in(out) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not _working_in(out), f"processes of the killed run still work in {out}: {_working_in(out)}"
 
     rows, log = _grade(folder, out)
     assert f"{len(names) - finished} to grade, {finished} unchanged" in log
     assert _scores(rows) == {"ada": MAX, "ben": 0.0, "cyd": MAX - 1, "dee": MAX, "eve": MAX - 1, "fay": MAX}
     assert all(r["status"] == "graded" for r in rows.values())
+
+
+def _mid_notebook(out):
+    """A student whose notebook is running in its kernel now (cells started, no result yet)."""
+    return any(not (d / "result.json").exists() and any((d / "logs").glob("progress-*.txt"))
+               for d in out.glob("course/students/*"))
+
+
+def _working_in(folder):
+    """Processes whose working directory (or command line) is under ``folder``."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cwd = os.readlink(proc / "cwd")
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if cwd.startswith(str(folder)) or str(folder) in cmdline:
+            found.append(f"{proc.name}: {cmdline[:120]}")
+    return found
 
 
 def test_a_kernel_that_fails_to_start_is_started_again(tmp_path, monkeypatch):

@@ -767,7 +767,7 @@ def _launch(assignment, cells, arrays, folder, cwd, env, sandbox_settings=None):
         cmd = [sys.executable, "-I", "-m", "autograder.sandbox", "run", "--", *cmd]
     err = tempfile.TemporaryFile()
     proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
-                            start_new_session=True)
+                            start_new_session=True, preexec_fn=sandbox.dies_with_parent())
     return proc, err, out
 
 

@@ -38,7 +38,7 @@ from pathlib import Path
 
 import nbformat
 
-from . import course_root
+from . import course_root, sandbox
 from .nbconfig import CELL_TIMEOUT
 
 
@@ -122,7 +122,8 @@ def nbgrader(args, cwd, *, timeout=None, log_path=None, env=None, module="nbgrad
     cmd = [sys.executable, "-m", module, *(args if argv is None else argv)]
     with tempfile.TemporaryFile("w+") as out_file:
         proc = subprocess.Popen(cmd, cwd=cwd, env={**tool_env(), **(env or {})}, stdout=out_file, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, text=True, start_new_session=True)
+                                stdin=subprocess.DEVNULL, text=True, start_new_session=True,
+                                preexec_fn=sandbox.dies_with_parent())
         try:
             rc = proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -155,7 +156,7 @@ class NbWorker:
         if self.proc is None or self.proc.poll() is not None:
             self.proc = subprocess.Popen([sys.executable, "-m", "autograder.nbrun", "--serve"], env=tool_env(),
                                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                         start_new_session=True)
+                                         start_new_session=True, preexec_fn=sandbox.dies_with_parent())
         job = {"course_dir": str(course_dir), "assignment": assignment, "student": student, "env": env,
                "log": str(log_path)}
         rc = None
@@ -484,6 +485,13 @@ def grade(assignment, submissions, out, *, cell_timeout=CELL_TIMEOUT, root=None,
     if db_url:
         _check_db_url(db_url)
     out = Path(out).resolve()
+    with _lock(out):  # one run at a time into one folder
+        return _grade_class(a, submissions, out, cell_timeout, log, workers, force, sandbox, memory_mb, db_url,
+                            t_start)
+
+
+def _grade_class(a, submissions, out, cell_timeout, log, workers, force, sandbox, memory_mb, db_url, t_start):
+    assignment = a.name
     students = discover(submissions, out)
     work = out / "course"
     fingerprint = _prepare_template(a, work, cell_timeout, db_url)
@@ -538,6 +546,28 @@ def grade(assignment, submissions, out, *, cell_timeout=CELL_TIMEOUT, root=None,
     log(f"graded {len(rows)} submission(s) ({len(todo)} graded now, {kept} kept) in "
         f"{time.monotonic() - t_start:.1f} s; results in {out}")
     return rows
+
+
+def _lock(out):
+    """Hold ``out/.grading.lock`` (released when the returned file is closed or this process dies):
+    two runs into the same folder would grade the same students in the same places."""
+    import fcntl
+
+    out.mkdir(parents=True, exist_ok=True)
+    f = open(out / ".grading.lock", "a+")
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        f.seek(0)
+        holder = f.read().strip() or "?"
+        f.close()
+        raise GraderError(f"another grading run (pid {holder}) is writing into {out}: wait for it to finish, or "
+                          "stop it and run this again (the grades it finished are kept)") from None
+    f.seek(0)
+    f.truncate()
+    f.write(f"{os.getpid()}\n")
+    f.flush()
+    return f
 
 
 def _check_db_url(db_url):

@@ -115,6 +115,21 @@ def _prctl(option, value):
     _check(_libc.prctl(option, ctypes.c_ulong(value), 0, 0, 0), f"prctl({option})")
 
 
+def dies_with_parent():
+    """A ``preexec_fn`` for ``subprocess.Popen``: the child gets SIGKILL when the thread that started
+    it ends, however it ends (``kill -9`` of the grader included). Without it, a worker in a session
+    of its own outlives a killed grading run and goes on writing into a student's folder while the
+    resumed run grades that student again."""
+    parent = os.getpid()
+
+    def preexec():
+        _libc.prctl(PR_SET_PDEATHSIG, ctypes.c_ulong(signal.SIGKILL), 0, 0, 0)
+        if os.getppid() != parent:  # gone before the line above: follow it now
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    return preexec
+
+
 def _unshare(flags):
     _check(_libc.unshare(ctypes.c_int(flags)), "unshare")
 
