@@ -59,3 +59,62 @@ def test_no_solutions_or_hidden_tests_in_the_site(built_book):
         lines = {line.strip() for line in text.splitlines()}
         leaked = [line for line in secret if line in lines or line in text]
         assert not leaked, f"{path.relative_to(built_book)} contains solution/hidden-test lines: {leaked[:3]}"
+
+
+def _exercise_of(chapter):
+    found = [e for e in EXERCISES if e.split("/")[1] == chapter]
+    assert len(found) == 1, (chapter, EXERCISES)
+    return found[0]
+
+
+def _section(page, anchor, next_anchor):
+    start = page.find(f'id="{anchor}"')
+    end = page.find(f'id="{next_anchor}"', start)
+    assert start >= 0 and end > start, f"no section {anchor!r} before {next_anchor!r}"
+    return page[start:end]
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_chapter_page_has_objectives_notation_exercise_and_check_yourself(built_book, chapter):
+    page = (built_book / "book" / f"{chapter}.html").read_text()
+    assert "Learning objectives" in page
+    assert 'href="notation.html' in page, f"{chapter} does not link the notation page"
+    exercise = _exercise_of(chapter)
+    assert f'href="../{exercise}' in page, f"{chapter} does not link its exercise {exercise}"
+    check = _section(page, "check-yourself", "exercise")
+    questions = re.findall(r'<div class="(?:dropdown admonition|admonition dropdown)', check)
+    cells = re.findall(r'<div class="cell docutils container">', check)
+    outputs = re.findall(r'<div class="cell_output docutils container">', check)
+    assert len(questions) >= 3, f"{chapter}: {len(questions)} questions with a dropdown answer in Check yourself"
+    assert len(cells) >= len(questions) and len(outputs) >= len(questions), \
+        f"{chapter}: every answer has a check cell that ran ({len(cells)} cells, {len(outputs)} outputs)"
+    assert check.count("assert") >= len(questions), f"{chapter}: the checks assert nothing"
+    assert "Traceback" not in check and "Error" not in re.sub(r"<[^>]+>", "", check).replace("errstate", ""), \
+        f"{chapter}: a check of Check yourself failed"
+
+
+def _local_images(html_path, built_book):
+    text = html_path.read_text(errors="replace")
+    for src in re.findall(r'<img[^>]+src="([^"]+)"', text):
+        if src.startswith(("http://", "https://", "data:")):
+            continue
+        yield src, (html_path.parent / src.split("?")[0].split("#")[0]).resolve()
+
+
+def test_every_image_exists_and_is_not_empty(built_book):
+    """The figure check: every image a page references is a real, non-empty picture."""
+    pages = [p for p in built_book.rglob("*.html") if "_static" not in p.parts]
+    seen = 0
+    for page in pages:
+        for src, path in _local_images(page, built_book):
+            seen += 1
+            where = f"{page.relative_to(built_book)}: {src}"
+            assert path.is_file(), f"{where}: missing"
+            data = path.read_bytes()
+            assert len(data) > 200, f"{where}: {len(data)} bytes"
+            if path.suffix == ".png":
+                assert data[:8] == b"\x89PNG\r\n\x1a\n", f"{where}: not a PNG"
+            elif path.suffix == ".svg":
+                assert b"<svg" in data[:2000], f"{where}: not an SVG"
+    figures = len(list((built_book / "_images").glob("*.png")))
+    assert seen > 20 and figures >= 12, (seen, figures)
