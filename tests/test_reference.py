@@ -47,7 +47,9 @@ def test_missing_results_say_how_to_make_them(tmp_path):
 
 def test_the_books_reference_run_beats_the_2017_practical(built_book):
     results = load_results(ROOT / "_build" / "reference" / "06_mnist_classifier" / "mnist_classifier.json")
-    assert results["test_accuracy"] >= 0.990
+    # Beat the 2017 practical's 98.8%. (Runs measured 99.07-99.32%: TensorFlow's multi-threaded CPU
+    # kernels are not bit-reproducible, so a bar at 99.0% would leave CI a 0.07-point margin.)
+    assert results["test_accuracy"] > 0.988
     assert results["epochs_run"] == len(results["seconds_per_epoch"]) == len(results["history"]["loss"])
     page = (built_book / "book" / "06_mnist_classifier.html").read_text()
     assert f"TEST ACCURACY: {results['test_accuracy']:.2%}" in page
