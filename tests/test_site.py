@@ -159,11 +159,10 @@ def test_chapters_have_equations(visits):
     assert len(counts) == 7 and all(n >= 5 for n in counts.values()), counts
 
 
-def _ids(built_book, relpath, cache={}):
-    if relpath not in cache:
-        text = (built_book / relpath).read_text(errors="replace")
-        cache[relpath] = set(re.findall(r'\s(?:id|name)="([^"]+)"', text))
-    return cache[relpath]
+@functools.lru_cache(maxsize=None)
+def _ids(page: Path):
+    """The anchors a page defines."""
+    return frozenset(re.findall(r'\s(?:id|name)="([^"]+)"', page.read_text(errors="replace")))
 
 
 def test_no_broken_internal_links(visits, server, built_book):
@@ -179,7 +178,7 @@ def test_no_broken_internal_links(visits, server, built_book):
             checked += 1
             if not (built_book / target).is_file():
                 broken.append(f"{path} -> {target}")
-            elif url.fragment and target.endswith(".html") and url.fragment not in _ids(built_book, target):
+            elif url.fragment and target.endswith(".html") and url.fragment not in _ids(built_book / target):
                 broken.append(f"{path} -> {target}#{url.fragment}")
     assert checked > 200, f"only {checked} internal links found"
     assert not broken, f"{len(broken)} broken internal links: {broken[:10]}"

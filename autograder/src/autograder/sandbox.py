@@ -123,7 +123,7 @@ def dies_with_parent():
     parent = os.getpid()
 
     def preexec():
-        _libc.prctl(PR_SET_PDEATHSIG, ctypes.c_ulong(signal.SIGKILL), 0, 0, 0)
+        _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
         if os.getppid() != parent:  # gone before the line above: follow it now
             os.kill(os.getpid(), signal.SIGKILL)
 
