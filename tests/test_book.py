@@ -93,7 +93,7 @@ def test_chapter_page_has_objectives_notation_exercise_and_check_yourself(built_
         f"{chapter}: a check of Check yourself failed"
 
 
-def _local_images(html_path, built_book):
+def _local_images(html_path):
     text = html_path.read_text(errors="replace")
     for src in re.findall(r'<img[^>]+src="([^"]+)"', text):
         if src.startswith(("http://", "https://", "data:")):
@@ -106,7 +106,7 @@ def test_every_image_exists_and_is_not_empty(built_book):
     pages = [p for p in built_book.rglob("*.html") if "_static" not in p.parts]
     seen = 0
     for page in pages:
-        for src, path in _local_images(page, built_book):
+        for src, path in _local_images(page):
             seen += 1
             where = f"{page.relative_to(built_book)}: {src}"
             assert path.is_file(), f"{where}: missing"

@@ -1,13 +1,15 @@
 """Two fixes for the published site, so that its pages load with no console error.
 
-1. MathJax is served from the book's own ``_static/mathjax/``, not from a CDN. The published pages then render their equations with no third-party request (readers behind a
-firewall, offline copies of the site, and the browser test on a machine without internet all
-see the same thing). The files come from the pinned PyPI package ``django-static-mathjax``
-(MathJax 3.2.2, Apache-2.0; it needs nothing of Django), installed by ``requirements.txt``;
-``_config.yml`` points ``mathjax_path`` at ``mathjax/tex-mml-chtml.js``.
-2. Each script is included once per page. sphinx-thebe (an extension Jupyter Book 1 always loads)
-   adds its inline configuration again on every build that reads documents, so pages declared
-   ``const THEBE_JS_URL`` twice: "Identifier 'THEBE_JS_URL' has already been declared".
+1. MathJax is served from the book's own ``_static/mathjax/``, not from a CDN, so the pages
+   render their equations with no third-party request (readers behind a firewall, offline copies
+   of the site, and the browser test on a machine without internet all see the same thing). The
+   files come from the pinned PyPI package ``django-static-mathjax`` (MathJax 3.2.2, Apache-2.0;
+   it needs nothing of Django), installed by ``requirements.txt``; ``_config.yml`` points
+   ``mathjax_path`` at ``mathjax/tex-mml-chtml.js``.
+2. Each script is included once per page. The inline configuration scripts of sphinx-thebe and
+   sphinx-togglebutton (extensions Jupyter Book 1 always loads) reached every page twice, once
+   registered with filename ``None`` and once with ``""``, so pages declared ``const
+   THEBE_JS_URL`` twice: "Identifier 'THEBE_JS_URL' has already been declared".
 
 (``_config.yml`` also sets ``html_context.default_mode``: without it pydata-sphinx-theme logs
 "Got invalid theme mode" on every page.)
