@@ -30,6 +30,7 @@ class Chapter:
     notebook: str
     points: dict  # test cell grade id -> points, in notebook order
     mutants: dict  # student -> (edits of the instructor's code, set of test cells that must score 0)
+    right: dict = field(default_factory=dict)  # student -> edits the contract allows: must keep every point
     timeout: int = 10  # seconds per cell while grading the fixture class
     extra: dict = field(default_factory=dict)  # student -> (per-test scores, status, reason fragments)
     cheats: dict = field(default_factory=dict)  # student -> code that fools nbgrader (full marks, flagged)
@@ -49,6 +50,7 @@ class Chapter:
             "blank_student_copy": (self.scores(set(self.points)), "graded", []),
         }
         out.update({name: (self.scores(lost), "graded", []) for name, (_, lost) in self.mutants.items()})
+        out.update({name: (self.scores(), "graded", []) for name in self.right})
         out.update({name: (self.scores(), "graded", []) for name in self.cheats})
         out.update(self.extra)
         return out
@@ -60,6 +62,8 @@ class Chapter:
         subs.raw((subs.ROOT / "exercises" / self.assignment / nb_name).read_text(),
                  folder / "blank_student_copy" / nb_name)
         for name, (edits, _) in self.mutants.items():
+            subs.write(subs.correct_submission(self.assignment, self.notebook, edits), folder / name / nb_name)
+        for name, edits in self.right.items():
             subs.write(subs.correct_submission(self.assignment, self.notebook, edits), folder / name / nb_name)
         for name, prelude in self.cheats.items():
             subs.write(subs.cheat_submission(self.assignment, self.notebook, prelude), folder / name / nb_name)
@@ -81,6 +85,9 @@ class Chapter:
         for name, (_, lost) in self.mutants.items():
             assert lost, f"known-wrong version {name} is expected to lose nothing: it tests nothing"
             assert lost <= set(self.points), f"{name}: unknown test cells {lost - set(self.points)}"
+        assert not set(self.right) & set(self.mutants), "a version cannot be both right and wrong"
+        for name, edits in self.right.items():
+            assert edits, f"known-right version {name} changes nothing"
 
     def check_row(self, rows, student):
         scores, status, reason_words = self.expected()[student]

@@ -59,6 +59,49 @@ CH = Chapter(
             {"cross_entropy": [("loss = -picked.mean()", "loss = -picked.sum()")]},
             {"test_cross_entropy"},
         ),
+        # The log of the (stable) softmax: exact for moderate scores, -inf (and a warning) where a
+        # probability underflows to 0, at scores of size 1000.
+        "cross_entropy_log_of_softmax": (
+            {"cross_entropy": [("    shifted = scores - scores.max(axis=-1, keepdims=True)\n"
+                                "    log_probs = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))",
+                                "    log_probs = np.log(softmax(scores))")]},
+            {"test_cross_entropy"},
+        ),
+        # The usual patch, log(p + 1e-12): no warning, but log p is clamped at about -27.6.
+        "cross_entropy_log_of_softmax_plus_epsilon": (
+            {"cross_entropy": [("    shifted = scores - scores.max(axis=-1, keepdims=True)\n"
+                                "    log_probs = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))",
+                                "    log_probs = np.log(softmax(scores) + 1e-12)")]},
+            {"test_cross_entropy"},
+        ),
+        # Fancy indexing with the label array alone picks every label for every prediction.
+        "cross_entropy_wrong_label_indexing": (
+            {"cross_entropy": [("picked = np.take_along_axis(log_probs, y[..., None], axis=-1)",
+                                "picked = log_probs[..., y]")]},
+            {"test_cross_entropy"},
+        ),
+        # Written for 2-D scores: normalises over axis 1, the time axis of 3-D scores.
+        "softmax_over_axis_1": (
+            {"softmax": [("scores.max(axis=-1, keepdims=True)", "scores.max(axis=1, keepdims=True)"),
+                         ("e / e.sum(axis=-1, keepdims=True)", "e / e.sum(axis=1, keepdims=True)")]},
+            {"test_softmax", "test_softmax_stable"},
+        ),
+        # One shift for the whole array: rows far below the overall maximum underflow to 0 / 0.
+        "softmax_global_max_shift": (
+            {"softmax": [("scores - scores.max(axis=-1, keepdims=True)", "scores - scores.max()")]},
+            {"test_softmax_stable"},
+        ),
+        "state_not_carried": (
+            {"rnn_forward": [("rnn_step_forward(x[:, t, :], h_prev, Wxh", "rnn_step_forward(x[:, t, :], h0, Wxh")]},
+            {"test_rnn_forward", "test_rnn_forward_reference"},
+        ),
+        "stores_the_previous_state": (
+            {"rnn_forward": [("        h_prev, step_cache = rnn_step_forward(x[:, t, :], h_prev, Wxh, Whh, bh)\n"
+                              "        h[:, t, :] = h_prev",
+                              "        h[:, t, :] = h_prev\n"
+                              "        h_prev, step_cache = rnn_step_forward(x[:, t, :], h_prev, Wxh, Whh, bh)")]},
+            {"test_rnn_forward", "test_rnn_forward_reference"},
+        ),
         # Broken in other ways: an exception, and an infinite loop stopped by the per-cell timeout.
         "raises_in_rnn_forward": (
             {"rnn_forward": [("N, T, _ = x.shape", "N, T = x.shape")]},
@@ -68,6 +111,30 @@ CH = Chapter(
             {"output_forward": [("scores = h @ Why + by", "while True:\n        pass")]},
             {"test_output_forward"},
         ),
+    },
+    right={
+        # One product of the concatenated inputs with the stacked weights: the same function.
+        "step_with_concatenated_weights": {"rnn_step_forward": [
+            ("h_next = np.tanh(x @ Wxh + h_prev @ Whh + bh)",
+             "h_next = np.tanh(np.concatenate([x, h_prev], axis=1) @ np.vstack([Wxh, Whh]) + bh)")]},
+        # States collected in a list and stacked along the time axis.
+        "forward_stacks_a_list": {"rnn_forward": [
+            ("    N, T, _ = x.shape\n    h = np.zeros((N, T, h0.shape[1]))\n", "    states = []\n    T = x.shape[1]\n"),
+            ("        h[:, t, :] = h_prev\n", "        states.append(h_prev)\n"),
+            ("        cache.append(step_cache)\n", "        cache.append(step_cache)\n    h = np.stack(states, axis=1)\n")]},
+        # Reductions without keepdims, broadcast back with [..., None].
+        "softmax_with_newaxis": {"softmax": [
+            ("shifted = scores - scores.max(axis=-1, keepdims=True)", "shifted = scores - np.max(scores, axis=-1)[..., None]"),
+            ("probs = e / e.sum(axis=-1, keepdims=True)", "probs = e / np.sum(e, axis=-1)[..., None]")]},
+        # numpy's log-sum-exp and integer-array indexing of the correct scores.
+        "cross_entropy_logaddexp": {"cross_entropy": [
+            ("    shifted = scores - scores.max(axis=-1, keepdims=True)\n"
+             "    log_probs = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))\n"
+             "    picked = np.take_along_axis(log_probs, y[..., None], axis=-1)\n"
+             "    loss = -picked.mean()",
+             "    N, T, _ = scores.shape\n"
+             "    correct = scores[np.arange(N)[:, None], np.arange(T)[None, :], y]\n"
+             "    loss = float(np.mean(np.logaddexp.reduce(scores, axis=-1) - correct))")]},
     },
 )
 ALL = set(CH.points)

@@ -9,6 +9,19 @@ from classes import KERNEL_CHEATS, Chapter, standard_tests
 NUM, RESTORE, REL, CHECK = ("test_numerical_gradient", "test_numerical_gradient_restores", "test_relative_error",
                             "test_gradient_check")
 
+# The instructor's numerical_gradient loop, replaced whole by known-right variants.
+NUMGRAD_BODY = ("    grad = np.zeros(x.shape, dtype=np.float64)\n"
+                "    for idx in np.ndindex(x.shape):\n"
+                "        old = x[idx]\n"
+                "        try:\n"
+                "            x[idx] = old + eps\n"
+                "            f_plus = f()\n"
+                "            x[idx] = old - eps\n"
+                "            f_minus = f()\n"
+                "        finally:\n"
+                "            x[idx] = old\n"
+                "        grad[idx] = (f_plus - f_minus) / (2 * eps)\n")
+
 CH = Chapter(
     assignment="03_gradient_check",
     notebook="gradient_check",
@@ -48,6 +61,103 @@ CH = Chapter(
             {"gradient_check": [('report["passed"] = report["passed"] and ok', 'report["passed"] = ok')]},
             {CHECK},
         ),
+        # The defaults written into the body: right with the defaults, wrong as soon as eps or tol is given.
+        "check_hard_codes_eps_and_tol": (
+            {"gradient_check": [("num = numerical_gradient(f, x, eps)", "num = numerical_gradient(f, x, 1e-5)"),
+                                ("ok = error < tol", "ok = error < 1e-6")]},
+            {CHECK},
+        ),
+        "check_ignores_eps": (
+            {"gradient_check": [("num = numerical_gradient(f, x, eps)", "num = numerical_gradient(f, x)")]},
+            {CHECK},
+        ),
+        "check_ignores_a_given_tolerance": (
+            {"gradient_check": [("ok = error < tol", "ok = error < 1e-6")]},
+            {CHECK},
+        ),
+        "check_reports_a_flat_index": (
+            {"gradient_check": [("index = tuple(int(i) for i in np.unravel_index(np.argmax(errs), errs.shape))",
+                                 "index = int(np.argmax(errs))"),
+                                ("error = float(errs[index])", "error = float(errs.flat[index])")]},
+            {CHECK},
+        ),
+        "numerical_gradient_ignores_eps": (
+            {"numerical_gradient": [("grad = np.zeros(x.shape, dtype=np.float64)",
+                                     "grad = np.zeros(x.shape, dtype=np.float64)\n    eps = 1e-5")]},
+            {NUM, CHECK},
+        ),
+        # Catches f's exception (restoring x) and returns nan: the caller never learns that f failed.
+        "swallows_the_exception_of_f": (
+            {"numerical_gradient": [("        finally:\n            x[idx] = old",
+                                     "        except Exception:\n            f_plus = f_minus = np.nan\n"
+                                     "        finally:\n            x[idx] = old")]},
+            {RESTORE},
+        ),
+        # Undoes the steps by arithmetic: old + eps - 2 eps + eps is not always old in float64.
+        "restores_by_arithmetic": (
+            {"numerical_gradient": [("            x[idx] = old + eps\n", "            x[idx] += eps\n"),
+                                    ("            x[idx] = old - eps\n", "            x[idx] -= 2 * eps\n"),
+                                    ("        finally:\n            x[idx] = old", "        finally:\n            x[idx] += eps")]},
+            {RESTORE, CHECK},
+        ),
+    },
+    right={
+        # Entry by entry through x.flat, the gradient reshaped at the end.
+        "numerical_gradient_over_flat_entries": {"numerical_gradient": [(
+            NUMGRAD_BODY,
+            "    flat = np.zeros(x.size)\n"
+            "    for i in range(x.size):\n"
+            "        old = x.flat[i]\n"
+            "        try:\n"
+            "            x.flat[i] = old + eps\n"
+            "            up = f()\n"
+            "            x.flat[i] = old - eps\n"
+            "            down = f()\n"
+            "        finally:\n"
+            "            x.flat[i] = old\n"
+            "        flat[i] = (up - down) / (2 * eps)\n"
+            "    grad = flat.reshape(x.shape)\n")]},
+        # A helper that evaluates f at one changed entry and restores it after every call.
+        "numerical_gradient_restores_after_every_call": {"numerical_gradient": [
+            ("def numerical_gradient(f, x, eps=1e-5):",
+             "def f_with(f, x, idx, value):\n"
+             "    old = x[idx]\n"
+             "    x[idx] = value\n"
+             "    try:\n"
+             "        return f()\n"
+             "    finally:\n"
+             "        x[idx] = old\n\n\n"
+             "def numerical_gradient(f, x, eps=1e-5):"),
+            ("        old = x[idx]\n"
+             "        try:\n"
+             "            x[idx] = old + eps\n"
+             "            f_plus = f()\n"
+             "            x[idx] = old - eps\n"
+             "            f_minus = f()\n"
+             "        finally:\n"
+             "            x[idx] = old\n",
+             "        f_plus = f_with(f, x, idx, x[idx] + eps)\n"
+             "        f_minus = f_with(f, x, idx, x[idx] - eps)\n")]},
+        # np.max over a flattened list of Python floats.
+        "relative_error_over_a_flat_list": {"relative_error": [
+            ("    err = np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b))\n    result = float(np.max(err))",
+             "    err = [abs(p - q) / max(1e-8, abs(p) + abs(q)) for p, q in zip(a.ravel(), b.ravel())]\n"
+             "    result = np.max(err)")]},
+        # numpy scalars in the report: np.bool_ verdicts, an index of np.intp, the error a np.float64;
+        # the parameter's errors from the student's own relative_error, entry by entry.
+        "check_with_numpy_scalars": {"gradient_check": [
+            ("        errs = np.abs(ana - num) / np.maximum(1e-8, np.abs(ana) + np.abs(num))\n"
+             "        index = tuple(int(i) for i in np.unravel_index(np.argmax(errs), errs.shape))\n"
+             "        error = float(errs[index])\n"
+             "        ok = error < tol\n",
+             "        errs = np.zeros(x.shape)\n"
+             "        for idx in np.ndindex(x.shape):\n"
+             "            errs[idx] = relative_error(ana[idx], num[idx])\n"
+             "        index = np.unravel_index(np.argmax(errs), errs.shape)\n"
+             "        error = errs.max()\n"
+             "        ok = errs.max() < tol\n"),
+            ('        report["passed"] = report["passed"] and ok\n', ""),
+            ("    return report", '    report["passed"] = np.all([r["passed"] for r in report["params"].values()])\n    return report')]},
     },
     cheats=KERNEL_CHEATS,
 )

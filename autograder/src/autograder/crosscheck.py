@@ -108,6 +108,15 @@ def _ch1_cross_entropy(rng):
     return rng.standard_normal((N, T, C)) * 2.0, rng.integers(0, C, size=(N, T))
 
 
+def _ch1_cross_entropy_large(rng):
+    """Scores of size 1000, one label far below its row's best score (its probability underflows to 0)."""
+    N, T, C = int(rng.integers(1, 5)), int(rng.integers(1, 5)), int(rng.integers(2, 6))
+    scores, y = rng.standard_normal((N, T, C)) * 1000.0, rng.integers(0, C, size=(N, T))
+    y[0, 0] = np.argmin(scores[0, 0])
+    scores[0, 0, y[0, 0]] = scores[0, 0].max() - 1500.0
+    return scores, y
+
+
 def _ch1_loop(rng):
     N, T, D, H = _sizes(rng, [(2, 5, 3, 4), (1, 9, 2, 3), (4, 1, 5, 2)])
     return (rng.standard_normal((N, T, D)), rng.uniform(-1, 1, (N, H)), *_rnn_weights(rng, D, H))
@@ -137,10 +146,18 @@ def _backward(forward, backward, n_inputs, n_upstream, n_grads, **kwargs):
     """A check of ``backward`` on the cache of the submission's own ``forward``: args are the
     forward's inputs, then the upstream gradients (then, for truncation, ``truncate``)."""
     def call(namespace, *args):
-        out = namespace[forward](*args[:n_inputs])
+        from . import guards  # the hidden tests' guard: chain rule, not differences or autodiff
+
+        forwards = [f for name, f in namespace.items() if name.endswith("_forward") and callable(f)]
+        out, ran = guards.forward_calls(forwards, namespace[forward], *args[:n_inputs])
         rest = args[n_inputs:]
         extra = {name: rest[n_upstream + k] for k, name in enumerate(kwargs)}
-        grads = namespace[backward](*rest[:n_upstream], out[-1], **extra)
+        budget = 2 * ran + 2  # as the hidden tests: the forward may run once more; with truncation a step
+        k = extra.get("truncate")  # backward that recomputes its step runs it up to T * k times
+        if isinstance(k, (int, np.integer)):
+            budget += (ran - 1) * min(int(k), ran - 1)
+        grads = guards.backward_pass(backward, namespace[backward], *rest[:n_upstream], out[-1], forwards=forwards,
+                                     forward_budget=budget, **extra)
         if len(grads) != n_grads:
             raise ValueError(f"{backward} returned {len(grads)} values, not {n_grads}")
         return tuple(grads)
@@ -178,10 +195,14 @@ def _ch2_backward(rng):
             rng.standard_normal((N, T, H)))
 
 
-def _ch2_truncated(rng):
-    N, T, D, H = 2, 6, 3, 4
-    return (rng.standard_normal((N, T, D)), rng.uniform(-1, 1, (N, H)), *_rnn_weights(rng, D, H),
-            rng.standard_normal((N, T, H)), int(rng.choice([1, 2, T - 1])))
+def _ch2_truncated(window):
+    """Inputs of the hidden truncation test, with ``truncate = window(T)``: every k the test uses gets a
+    check of its own (k = 1 cannot tell the windowed variant from the chunked one, k = 2 can)."""
+    def make(rng):
+        N, T, D, H = 2, 6, 3, 4
+        return (rng.standard_normal((N, T, D)), rng.uniform(-1, 1, (N, H)), *_rnn_weights(rng, D, H),
+                rng.standard_normal((N, T, H)), int(window(T)))
+    return make
 
 
 def _ch2_cross_entropy_backward(rng):
@@ -203,7 +224,9 @@ def _ch2_clip(rng):
 def _clip_call(namespace, g0, g1, g2, max_norm):
     inputs = [g0, g1, g2]
     clipped, norm = namespace["clip_by_global_norm"](inputs, max_norm)
-    return (*(clipped[k] for k in range(3)), norm, *inputs)  # the inputs after the call: unchanged
+    zeros, zero_norm = namespace["clip_by_global_norm"]([np.zeros_like(g) for g in inputs], max_norm)
+    # the inputs after the call (unchanged), then all-zero gradients: returned as they are, norm 0
+    return (*(clipped[k] for k in range(3)), norm, *inputs, *(zeros[k] for k in range(3)), zero_norm)
 
 
 def _ch3_numerical(rng):
@@ -298,6 +321,15 @@ def _gradient_check_call(namespace, A, u, v, x, w, c, which, kind, entry):
         out += [float(report["params"][k]["error"]) for k in GC_PARAMS]
     index = report["params"][bad]["index"]
     out.append(np.ravel_multi_index(tuple(int(i) for i in index), good[bad].shape) if kind == 2 else -1)
+    # eps and tol given by keyword: a correct gradient checked with a step of 1e-2 (its errors show the
+    # truncation error of that step), and a gradient 1% off everywhere (relative error 0.01 / 2.01)
+    # with tol=1e-2, where it passes, and tol=1e-3, where it fails.
+    report = namespace["gradient_check"](f, p, {k: g.copy() for k, g in good.items()}, eps=1e-2, tol=1.0)
+    out += [float(report["params"][k]["error"]) for k in GC_PARAMS]
+    for tol in (1e-2, 1e-3):
+        report = namespace["gradient_check"](f, p, {**{k: g.copy() for k, g in good.items()}, bad: good[bad] * 1.01},
+                                             tol=tol)
+        out += [float(report["params"][k]["passed"] == True) for k in GC_PARAMS]  # noqa: E712
     out.append(float(all(np.array_equal(p[k], before[k]) for k in p)))
     return tuple(out)
 
@@ -347,10 +379,16 @@ def _ch4_init(rng):
 def _init_call(namespace, D, H, seed):
     """The forget bias, the shapes and whether each weight is drawn from uniform(-1/sqrt(H), 1/sqrt(H))
     (the draws themselves depend on how the generator is called)."""
-    Wx, Wh, b = (np.asarray(v, dtype=np.float64) for v in namespace["init_lstm_params"](D, H, np.random.default_rng(seed)))
+    def draw(s):
+        return [np.asarray(v, dtype=np.float64) for v in namespace["init_lstm_params"](D, H, np.random.default_rng(s))]
+
+    Wx, Wh, b = draw(seed)
     s = 1 / np.sqrt(H)
     uniform = [float(np.all(np.abs(w) <= s) and np.abs(w).max() > s / 2 and np.std(w) > 0) for w in (Wx, Wh)]
-    return (b, Wx.shape, Wh.shape, *uniform)
+    again, other = draw(seed), draw(seed + 1)  # the draws come from the generator it is given
+    from_rng = float(all(np.array_equal(u, v) for u, v in zip(again, (Wx, Wh, b)))
+                     and not np.array_equal(other[0], Wx) and not np.array_equal(other[1], Wh))
+    return (b, Wx.shape, Wh.shape, *uniform, from_rng)
 
 
 # Chapter 5: Keras cells. The checks set every weight themselves (float32, as Keras keeps them),
@@ -388,8 +426,11 @@ def _cell_outputs(cls, with_cell_state):
     def call(namespace, x, *weights):
         import keras
 
+        from . import guards
+
         cell = namespace[cls](weights[1].shape[0])
         keras.layers.RNN(cell)(x[:, :1])
+        guards.own_keras_cell(cls, namespace[cls], cell)
         initial = [np.asarray(cell.get_weights()[2])] if with_cell_state else []
         cell.set_weights(list(weights))
         out = []
@@ -405,8 +446,11 @@ def _cell_gradients(cls):
         import keras
         import tensorflow as tf
 
+        from . import guards
+
         cell = namespace[cls](weights[1].shape[0])
         keras.layers.RNN(cell)(x)
+        guards.own_keras_cell(cls, namespace[cls], cell)
         cell.set_weights(list(weights))
         x, up = tf.constant(x), tf.constant(up)
         with tf.GradientTape() as tape:
@@ -429,9 +473,12 @@ def _layer_norm_call(namespace, x, kernel, recurrent, bias):
     scaled by 100 and by 1000 (layer normalisation makes the last two nearly equal)."""
     import keras
 
+    from . import guards
+
     cell = namespace["LayerNormLSTMCell"](recurrent.shape[0])
     layer = keras.layers.RNN(cell, return_sequences=True)
     layer(x)
+    guards.own_keras_cell("LayerNormLSTMCell", namespace["LayerNormLSTMCell"], cell)
     out = [cell.bias.numpy()]
     for factor in (1.0, 100.0, 1000.0):
         cell.kernel.assign(kernel * factor)
@@ -455,12 +502,16 @@ def _ch5_feedback(rng):
 def _feedback_call(namespace, x, *weights):
     import keras
 
+    from . import guards
+
     a, b, c = FEEDBACK_SIZES
     cells = [keras.layers.GRUCell(a, reset_after=False), keras.layers.LSTMCell(b), keras.layers.GRUCell(c, reset_after=False)]
-    keras.layers.RNN(namespace["FeedbackStackCell"](cells), return_sequences=True)(x)
+    layer = keras.layers.RNN(namespace["FeedbackStackCell"](cells), return_sequences=True)
+    layer(x)  # builds the stack (and so its cells) once: a build need not guard against built cells
+    guards.own_keras_cell("FeedbackStackCell", namespace["FeedbackStackCell"])
     for k, cell in enumerate(cells):
         cell.set_weights(list(weights[3 * k:3 * k + 3]))
-    return (keras.layers.RNN(namespace["FeedbackStackCell"](cells), return_sequences=True)(x).numpy(),)
+    return (layer(x).numpy(),)
 
 
 def _ch5_scan(rng):
@@ -502,6 +553,7 @@ SPECS = {
         Check("softmax", "softmax", ("test_softmax",), _ch1_softmax),
         Check("softmax of large scores", "softmax", ("test_softmax_stable",), _ch1_softmax_large),
         Check("cross_entropy", "cross_entropy", ("test_cross_entropy",), _ch1_cross_entropy),
+        Check("cross_entropy of large scores", "cross_entropy", ("test_cross_entropy",), _ch1_cross_entropy_large),
     ),
     "02_bptt": (
         Check("rnn_forward (chapter 1)", "rnn_forward", ("test_forward",), _ch2_forward, pick=0),
@@ -512,15 +564,19 @@ SPECS = {
               call=_backward("rnn_step_forward", "rnn_step_backward", 5, 1, 5), labels=RNN_GRADS, **GRAD_TOL),
         Check("rnn_backward", "rnn_backward", ("test_rnn_backward",), _ch2_backward,
               call=_backward("rnn_forward", "rnn_backward", 5, 1, 5), labels=SEQ_GRADS, **GRAD_TOL),
-        Check("rnn_backward with truncate", "rnn_backward", ("test_rnn_backward_truncated",), _ch2_truncated,
-              call=_backward("rnn_forward", "rnn_backward", 5, 1, 5, truncate=None), labels=SEQ_GRADS, **GRAD_TOL),
+        *(Check(f"rnn_backward with truncate={label}", "rnn_backward", ("test_rnn_backward_truncated",),
+                _ch2_truncated(window), call=_backward("rnn_forward", "rnn_backward", 5, 1, 5, truncate=None),
+                labels=SEQ_GRADS, **GRAD_TOL)
+          for label, window in (("1", lambda T: 1), ("2", lambda T: 2), ("T-1", lambda T: T - 1),
+                                ("T+3", lambda T: T + 3))),
         Check("cross_entropy_backward", "cross_entropy_backward", ("test_cross_entropy_backward",),
               _ch2_cross_entropy_backward, **GRAD_TOL),
         Check("output_backward", "output_backward", ("test_output_backward",), _ch2_output_backward,
               pick=(0, 1, 2), labels=("dh", "dWhy", "dby"), **GRAD_TOL),
         Check("clip_by_global_norm", "clip_by_global_norm", ("test_clip_by_global_norm",), _ch2_clip,
               call=_clip_call, labels=("clipped[0]", "clipped[1]", "clipped[2]", "norm", "grads[0] after the call",
-                                       "grads[1] after the call", "grads[2] after the call")),
+                                       "grads[1] after the call", "grads[2] after the call",
+                                       *(f"clipped all-zero gradient {k}" for k in range(3)), "norm of zeros")),
     ),
     "03_gradient_check": (
         Check("numerical_gradient", "numerical_gradient", ("test_numerical_gradient",), _ch3_numerical,
@@ -536,6 +592,8 @@ SPECS = {
                       *(f"error of {k}" for k in GC_PARAMS), "verdict with a planted bug",
                       *(f"verdict on {k} (planted bug)" for k in GC_PARAMS),
                       *(f"error of {k} (planted bug)" for k in GC_PARAMS), "worst index of a one-entry bug",
+                      *(f"error of {k} with eps=1e-2" for k in GC_PARAMS),
+                      *(f"verdict on {k} with tol={tol} (one 1% off)" for tol in ("1e-2", "1e-3") for k in GC_PARAMS),
                       "parameters unchanged")),
     ),
     "04_gated_cells": (
@@ -557,7 +615,8 @@ SPECS = {
         Check("lstm_backward", "lstm_backward", ("test_lstm_backward",), _ch4_sequence_backward(4),
               call=_backward("lstm_forward", "lstm_backward", 5, 1, 5), labels=SEQ_GRADS, **GRAD_TOL),
         Check("init_lstm_params", "init_lstm_params", ("test_init_lstm_params",), _ch4_init, call=_init_call,
-              labels=("b", "shape of Wx", "shape of Wh", "Wx uniform in the bounds", "Wh uniform in the bounds")),
+              labels=("b", "shape of Wx", "shape of Wh", "Wx uniform in the bounds", "Wh uniform in the bounds",
+                      "weights drawn from the given generator")),
         Check("peephole_lstm_step_forward", "peephole_lstm_step_forward", ("test_peephole_lstm_forward",),
               _ch4_step(4, [(3, 4, 5)], peephole=True, c=True), pick=(0, 1), labels=("h", "c")),
         Check("peephole_lstm_step_backward", "peephole_lstm_step_backward", ("test_peephole_lstm_backward",),

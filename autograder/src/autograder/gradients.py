@@ -1,7 +1,10 @@
 """Numerical oracles for gradients, used by hidden tests and by the book.
 
-Deliberately not the chapter-3 exercise: these work on copies (never in place), in float64,
-with a fourth-order central difference, and return errors in a form the checks can report.
+Deliberately not the chapter-3 exercise, and named so that it cannot be taken for it: chapter 3's
+``numerical_gradient(f, x, eps)`` calls ``f()`` and perturbs ``x`` in place; the oracle
+``oracle_gradient(f, x)`` calls ``f(x_copy)``, never modifies ``x``, works in float64 with a
+fourth-order central difference. Hidden tests import it inside their own functions, so a name a
+student defines in the notebook never changes it.
 """
 
 import numpy as np
@@ -21,7 +24,7 @@ def relative_errors(a, b, floor: float = 1e-8) -> np.ndarray:
     return np.abs(a - b) / np.maximum(floor, np.abs(a) + np.abs(b))
 
 
-def numerical_gradient(f, x, eps: float = 1e-4):
+def oracle_gradient(f, x, eps: float = 1e-4):
     """Gradient of the scalar ``f(x)`` at ``x`` by a fourth-order central difference.
 
     ``f`` takes an array shaped like ``x``; ``x`` itself is never modified.

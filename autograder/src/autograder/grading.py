@@ -39,6 +39,7 @@ from pathlib import Path
 import nbformat
 
 from . import course_root, sandbox
+from .fingerprint import fingerprint as setup_fingerprint
 from .nbconfig import CELL_TIMEOUT
 
 
@@ -586,16 +587,9 @@ def _check_db_url(db_url):
 
 
 def _fingerprint(a, cell_timeout, db_url=None):
-    h = hashlib.sha256()
-    for path in sorted(a.source.rglob("*")):
-        if path.is_file() and ".ipynb_checkpoints" not in path.parts:
-            h.update(str(path.relative_to(a.source)).encode() + b"\0" + path.read_bytes() + b"\0")
-    h.update(f"timeout={int(cell_timeout)} db={db_url or 'sqlite'}".encode())
-    here = Path(__file__).resolve().parent
-    for module in ("nbconfig.py", "feedback.py", "grading.py", "execute.py", "sandbox.py", "crosscheck.py",
-                   "nbrun.py"):  # how grading is done is part of a result
-        h.update((here / module).read_bytes())
-    return h.hexdigest()
+    root = course_root()
+    return setup_fingerprint(a.source, f"timeout={int(cell_timeout)} db={db_url or 'sqlite'}",
+                             course_config=root / "nbgrader_config.py" if root else None)
 
 
 def _submission_digest(st):

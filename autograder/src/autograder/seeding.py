@@ -1,8 +1,8 @@
 """Seeds: fixed ones for reproducible pages, fresh ones for hidden tests.
 
 Hidden tests draw a fresh seed on every run, so their inputs (and so the expected outputs)
-cannot be known in advance; the seed is quoted in every failure message so that a failure
-can be replayed with ``rng(seed)``.
+cannot be known in advance; the seed is quoted in every failure message so that the instructor,
+who has the hidden test's code, can replay a failure with ``rng(seed)``.
 """
 
 import os
