@@ -73,7 +73,7 @@ def main(argv=None):
         keras.utils.set_random_seed(0)
         layer = keras.layers.LSTM(128) if kind == "builtin" else keras.layers.RNN(LSTMCell(128))
         model = keras.Sequential([keras.Input((28, 28)), layer, keras.layers.Dense(10)])
-        model.compile(keras.optimizers.Adam(2e-3, clipnorm=1.0),
+        model.compile(keras.optimizers.Adam(2e-3, global_clipnorm=1.0),
                       keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"],
                       jit_compile=jit)
         models[config], seconds[config] = model, []

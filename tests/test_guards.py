@@ -172,7 +172,8 @@ def test_a_cell_written_in_the_notebook_passes():
                             "        super().__init__(u, reset_after=False, **kw)\n")["Cell"],
     lambda: _notebook_class("class Cell(keras.layers.Layer):\n    pass\n")["Cell"],
     lambda: type("Cell", (keras.layers.Layer,), {"call": lambda self, x: x}),  # call from another module
-], ids=["alias", "partial", "subclass", "subclass_with_own_init", "no_call", "call_elsewhere"])
+    lambda: _notebook_class("class Cell(keras.layers.Layer):\n    call = keras.layers.SimpleRNNCell.call\n")["Cell"],
+], ids=["alias", "partial", "subclass", "subclass_with_own_init", "no_call", "call_elsewhere", "borrowed_call"])
 def test_keras_own_cells_in_disguise_fail(make):
     with pytest.raises(AssertionError):
         guards.own_keras_cell("Cell", make())
@@ -224,3 +225,14 @@ def test_the_harness_is_not_an_oracle():
         return v
 
     guards.backward_pass("debugging", debugging, np.ones(3))
+
+
+def test_switching_the_watch_off_fails():
+    import sys
+
+    def sneaky(v):
+        sys.setprofile(None)
+        return v
+
+    with pytest.raises(AssertionError, match="profiler"):
+        guards.backward_pass("sneaky", sneaky, np.ones(3))

@@ -465,12 +465,16 @@ def _cell_gradients(cls):
 
 def _ch5_layer_norm(rng):
     N, T, D, H = 3, 6, 4, 5
-    return (*_f32(rng.standard_normal((N, T, D))), *_keras_weights(rng, D, H, 4))
+    gains = []
+    for size in (4 * H, 4 * H, H):  # learned gain and offset of ln_x, ln_h, ln_c, away from 1 and 0
+        gains += [1.0 + 0.5 * rng.standard_normal(size), 0.5 * rng.standard_normal(size)]
+    return (*_f32(rng.standard_normal((N, T, D))), *_keras_weights(rng, D, H, 4), *_f32(*gains))
 
 
-def _layer_norm_call(namespace, x, kernel, recurrent, bias):
-    """The bias the cell starts with, then the outputs with the given weights, and with both kernels
-    scaled by 100 and by 1000 (layer normalisation makes the last two nearly equal)."""
+def _layer_norm_call(namespace, x, kernel, recurrent, bias, *gains):
+    """The bias the cell starts with, then the outputs with the given weights, gains and offsets (set
+    through the attributes the exercise states), and with both kernels scaled by 100 and by 1000
+    (layer normalisation makes the last two nearly equal)."""
     import keras
 
     from . import guards
@@ -480,6 +484,9 @@ def _layer_norm_call(namespace, x, kernel, recurrent, bias):
     layer(x)
     guards.own_keras_cell("LayerNormLSTMCell", namespace["LayerNormLSTMCell"], cell)
     out = [cell.bias.numpy()]
+    for k, norm in enumerate((cell.ln_x, cell.ln_h, cell.ln_c)):
+        norm.gamma.assign(gains[2 * k])
+        norm.beta.assign(gains[2 * k + 1])
     for factor in (1.0, 100.0, 1000.0):
         cell.kernel.assign(kernel * factor)
         cell.recurrent_kernel.assign(recurrent * factor)
@@ -521,13 +528,20 @@ def _ch5_scan(rng):
 
 
 def _scan_call(namespace, x, h0, c0, *weights):
+    import inspect
+
     import keras
     import tensorflow as tf
 
     cell = keras.layers.LSTMCell(h0.shape[1])
     keras.layers.RNN(cell)(x)
     cell.set_weights(list(weights))
-    got = namespace["scan_rnn"](cell, x, [tf.constant(h0), tf.constant(c0)])
+    from . import guards
+
+    scans = [inspect.unwrap(tf.scan), inspect.unwrap(tf.compat.v1.scan)]  # any use of tf.scan counts
+    got, calls = guards.forward_calls(scans, namespace["scan_rnn"], cell, x, [tf.constant(h0), tf.constant(c0)])
+    if not calls:
+        raise ValueError("scan_rnn never called tf.scan")
     if not isinstance(got, (list, tuple)) or len(got) != 2:
         raise ValueError("for an LSTM cell scan_rnn must return two tensors, h and c at every step")
     return np.asarray(got[0]), np.asarray(got[1])

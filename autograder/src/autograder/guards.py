@@ -16,6 +16,7 @@ Every failure is an ``AssertionError`` whose message says what was seen and what
 so the student reads it in their feedback like any other failed check.
 """
 
+import inspect
 import sys
 import time
 
@@ -28,10 +29,10 @@ WHAT = {"autograder.gradients": "the course's gradient oracle", "tensorflow": "T
         "numdifftools": "numdifftools"}
 
 # A backward pass may take at most this many times as long as the forward pass it inverts
-# (best of a few runs each). benchmarks/backward_guard.py measures, for an RNN with N=8, T=20,
-# D=16, H=32: a chain-rule backward 2-4x, windowed truncation with k = T-1 about 25x, loops over
-# batch rows 10-25x, loops over single matrix entries 400-500x; differences of the forward over
-# every input about 9000x.
+# (best of a few runs each). benchmarks/backward_guard.py measures, for chapter 2's RNN with N=8,
+# T=20, D=16, H=32: a chain-rule backward 2-3x, windowed truncation with k = T-1 and loops over
+# batch rows about 20x, loops over single matrix entries a few hundred times, differences of the
+# forward over every input about ten thousand times.
 COST_BOUND = 100.0
 
 
@@ -64,9 +65,14 @@ class _Watch:
         previous = sys.getprofile()
         sys.setprofile(self)
         try:
-            return fn(*args, **kwargs)
+            result = fn(*args, **kwargs)
         finally:
+            tampered = sys.getprofile() is not self
             sys.setprofile(previous)
+        if tampered:
+            raise AssertionError("the function changed Python's profiler (sys.setprofile) while it ran: "
+                                 "the test watches the call and cannot judge it otherwise.")
+        return result
 
     @property
     def calls(self):
@@ -161,10 +167,6 @@ def _keras_recurrent_classes():
     return tuple(getattr(keras.layers, n) for n in names if hasattr(keras.layers, n))
 
 
-def _keras_module(module):
-    return module == "keras" or module.startswith(("keras.", "tensorflow.", "tf_keras."))
-
-
 def own_keras_cell(name, cls, instance=None):
     """Check that ``cls`` is a cell class written in the notebook, not Keras' own.
 
@@ -185,8 +187,10 @@ def own_keras_cell(name, cls, instance=None):
             f"{name} is or inherits from Keras' {inherited[0]}: write the cell yourself, as a subclass of "
             "keras.layers.Layer with your own build and call.")
     owner = next((base for base in cls.__mro__ if "call" in base.__dict__), None)
-    if owner is None or _keras_module(owner.__module__) or owner.__module__ != "__main__":
-        where = "nowhere" if owner is None else f"{owner.__module__}.{owner.__qualname__}"
+    call = None if owner is None else owner.__dict__["call"]
+    call = inspect.unwrap(getattr(call, "__func__", call)) if call is not None else None
+    if owner is None or owner.__module__ != "__main__" or getattr(call, "__module__", None) != "__main__":
+        where = "nowhere" if owner is None else f"{getattr(call, '__module__', '?')}.{getattr(call, '__qualname__', '?')}"
         raise AssertionError(
             f"{name}.call must be written in your notebook (it comes from {where}): the cell's step is "
             "the exercise.")
