@@ -97,6 +97,28 @@ def cheat_submission(assignment, notebook, prelude, functions=None):
     return nb
 
 
+# A student's own chapter-3 numerical_gradient (f() without argument, x perturbed in place and
+# restored): defined in a later chapter's notebook it must change no hidden test's oracle.
+CHAPTER_3_NUMERICAL_GRADIENT = '''def numerical_gradient(f, x, eps=1e-5):
+    """Chapter 3's function: the gradient of f() with respect to x, by central differences (x changed in place, restored)."""
+    grad = np.zeros_like(x)
+    for idx in np.ndindex(x.shape):
+        old = x[idx]
+        x[idx] = old + eps
+        up = f()
+        x[idx] = old - eps
+        down = f()
+        x[idx] = old
+        grad[idx] = (up - down) / (2 * eps)
+    return grad
+'''
+
+
+def defined_before(function, code=CHAPTER_3_NUMERICAL_GRADIENT):
+    """An edit that puts ``code`` in front of ``def function(`` (for ``correct_submission``)."""
+    return (f"def {function}(", f"{code}\n\ndef {function}(")
+
+
 def write(nb, path: Path):
     path.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, path)

@@ -144,23 +144,6 @@ CHUNKED_BRANCH = """\
                 dh0 = dh_next
 """
 
-CHAPTER3_NUMERICAL_GRADIENT = '''\
-def numerical_gradient(f, x, eps=1e-5):
-    """Chapter 3's function: the gradient of f() with respect to x, by central differences (x changed in place, restored)."""
-    grad = np.zeros_like(x)
-    for idx in np.ndindex(x.shape):
-        old = x[idx]
-        x[idx] = old + eps
-        up = f()
-        x[idx] = old - eps
-        down = f()
-        x[idx] = old
-        grad[idx] = (up - down) / (2 * eps)
-    return grad
-
-
-def rnn_step_forward('''
-
 CH = Chapter(
     assignment="02_bptt",
     notebook="bptt",
@@ -266,7 +249,7 @@ CH = Chapter(
     },
     right={
         # Chapter 3's exercise function, same name as the old oracle, another contract (f() in place).
-        "own_chapter3_numerical_gradient": {"forward": [("def rnn_step_forward(", CHAPTER3_NUMERICAL_GRADIENT)]},
+        "own_chapter3_numerical_gradient": {"forward": [subs.defined_before("rnn_step_forward")]},
         # Checkpointing: rnn_forward keeps only its inputs, rnn_backward runs it once more.
         "rnn_backward_recomputes_the_forward": {
             "forward": [("    return h, cache\n", "    return h, (x, h0, Wxh, Whh, bh)  # the inputs only\n")],

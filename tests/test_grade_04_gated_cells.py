@@ -13,6 +13,7 @@ Known-right versions keep every point: a notebook that defines chapter 3's ``num
 forward pass once (checkpointing), which the backward-pass contract allows.
 """
 
+import submissions as subs
 from classes import KERNEL_CHEATS, Chapter, standard_tests
 
 GSF, GSB, GF, GB = "test_gru_step_forward", "test_gru_step_backward", "test_gru_forward", "test_gru_backward"
@@ -105,22 +106,6 @@ def lstm_step_backward(dh, dc, cache):
 
 
 def _chain_rule_lstm_step_backward('''
-
-# Chapter 3's numerical_gradient: f() without argument, x perturbed in place.
-CHAPTER_3_NUMERICAL_GRADIENT = '''def numerical_gradient(f, x, eps=1e-5):
-    grad = np.zeros_like(x)
-    for idx in np.ndindex(x.shape):
-        old = x[idx]
-        x[idx] = old + eps
-        plus = f()
-        x[idx] = old - eps
-        minus = f()
-        x[idx] = old
-        grad[idx] = (plus - minus) / (2 * eps)
-    return grad
-
-
-def gru_step_forward('''
 
 CH = Chapter(
     assignment="04_gated_cells",
@@ -242,7 +227,7 @@ CH = Chapter(
     },
     right={
         "defines_chapter_3_numerical_gradient": {
-            "gru_step_forward": [("def gru_step_forward(", CHAPTER_3_NUMERICAL_GRADIENT)],
+            "gru_step_forward": [subs.defined_before("gru_step_forward")],
         },
         "lstm_backward_recomputes_the_forward_once": {  # checkpointing: the cache keeps the inputs only
             "lstm_forward": [("def lstm_forward(x, h0, Wx, Wh, b):", "def lstm_forward(x, h0, Wx, Wh, b, steps=False):"),
