@@ -2,6 +2,8 @@
 #   make book   set up .venv, fetch MNIST, regenerate exercises/ from solutions/, run chapter 6's
 #               reference training (minutes on a CPU, only when its notebook changed), build the book
 #   make test   the same set-up and book build, then the whole test suite
+#   make test-fast  (for developers) the set-up, then the tests that need no book, kernel, sandbox or
+#               server: the grader's unit tests and the course library's (under a minute)
 # Both are idempotent: a second run with nothing changed only re-checks.
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -12,7 +14,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 SOLUTIONS := $(shell find solutions -type f -not -path '*/.ipynb_checkpoints/*' 2>/dev/null)
 
-.PHONY: book test setup data release reference clean
+.PHONY: book test test-fast setup data release reference clean
 .DELETE_ON_ERROR:
 
 book: setup data release reference
@@ -20,6 +22,9 @@ book: setup data release reference
 
 test: book
 	$(PY) -m pytest
+
+test-fast: setup
+	$(PY) -m pytest -m "not slow and not sandbox and not book and not browser and not postgres"
 
 setup: $(VENV)/.installed
 
@@ -40,7 +45,7 @@ data: setup
 # Regenerate exercises/ only when an instructor notebook or the nbgrader settings changed.
 release: _build/.released
 
-_build/.released: $(VENV)/.installed $(SOLUTIONS) nbgrader_config.py autograder/src/autograder/nbconfig.py
+_build/.released: $(VENV)/.installed $(SOLUTIONS) nbgrader_config.py autograder/src/autograder/grader/nbconfig.py
 	$(PY) -m autograder release
 	mkdir -p _build && touch $@
 

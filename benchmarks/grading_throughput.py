@@ -49,7 +49,7 @@ def make_class(folder: Path, n: int):
 
 
 def grade(folder: Path, out: Path, workers: int, timeout: int, db_url=None):
-    from autograder.grading import tool_env
+    from autograder.grader.processes import tool_env
 
     t0 = time.monotonic()
     proc = subprocess.run([sys.executable, "-m", "autograder", "grade", A, str(folder), "--out", str(out),
@@ -61,7 +61,7 @@ def grade(folder: Path, out: Path, workers: int, timeout: int, db_url=None):
         raise SystemExit(f"grading failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
     with open(out / "grades.csv") as f:
         rows = list(csv.DictReader(f))
-    sandbox = "on" if all(r["sandbox"] == "on" for r in rows) else "OFF"
+    sandbox = "on" if all(r["sandbox"].startswith("on (") for r in rows) else "OFF"
     return seconds, rows, sandbox
 
 

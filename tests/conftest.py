@@ -12,7 +12,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 def run_cli(*args, timeout=1800):
     """Run ``python -m autograder ARGS`` as an instructor would, from the course root."""
-    from autograder.grading import tool_env
+    from autograder.grader.processes import tool_env
 
     return subprocess.run([sys.executable, "-m", "autograder", *map(str, args)], cwd=ROOT, env=tool_env(),
                           capture_output=True, text=True, timeout=timeout)

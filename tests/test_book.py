@@ -10,6 +10,8 @@ import pytest
 
 import submissions as subs
 
+pytestmark = [pytest.mark.slow, pytest.mark.book]
+
 
 def _site_files(built_book):
     return [p for p in built_book.rglob("*") if p.is_file()

@@ -5,17 +5,18 @@ chapter assert ``flagged`` is not "yes" (tests/classes.py), and so does the host
 """
 
 import csv
+import os
 
 import nbformat
 import pytest
 
+import sandboxes
 import submissions as subs
-from conftest import ROOT, run_cli
-from autograder import sandbox
+from conftest import ROOT
 
 A, NB = "01_rnn_forward", "rnn_forward"
 MAX = 11.0
-SANDBOXED = sandbox.probe(sandbox.Settings(readonly=sandbox.default_readonly())) is None
+pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
 
 # Wrong answers of the right shapes (all zeros): what a cheat pairs with a way of passing the tests.
 ZEROS = {
@@ -86,16 +87,22 @@ DEFEATED = {
 }
 
 
-@pytest.fixture(scope="module")
-def graded(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("cheats")
+@pytest.fixture(scope="module", params=sandboxes.MODES)
+def graded(request, tmp_path_factory):
+    """The class graded in the sandbox, by root and by an ordinary user (tests/sandboxes.py)."""
+    mode = request.param
+    sandboxes.need(mode)
+    tmp = tmp_path_factory.mktemp(f"cheats-{mode}")
     folder, out = tmp / "class", tmp / "out"
     for name, (prelude, functions) in {**CHEATS, **DEFEATED}.items():
         subs.write(subs.cheat_submission(A, NB, prelude, functions), folder / name / f"{NB}.ipynb")
     subs.write(subs.correct_submission(A, NB), folder / "honest" / f"{NB}.ipynb")
     subs.write(subs.correct_submission(A, NB, {"softmax": [("shifted = scores - scores.max(axis=-1, keepdims=True)",
                                                             "shifted = scores")]}), folder / "honest_unstable" / f"{NB}.ipynb")
-    proc = run_cli("grade", A, folder, "--out", out, "--timeout", 10, "--workers", 2)
+    if mode == "user" and os.geteuid() == 0:
+        sandboxes.give(folder)
+        sandboxes.give(out)
+    proc = sandboxes.run_cli(mode, "grade", A, folder, "--out", out, "--timeout", 10, "--workers", 2)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     with open(out / "grades.csv") as f:
         return out, {r["student"]: r for r in csv.DictReader(f)}
@@ -118,8 +125,6 @@ def test_flag_reasons_name_function_and_tests(graded):
 
 @pytest.mark.parametrize("name", sorted(DEFEATED))
 def test_defeated_cheats_earn_nothing(graded, name):
-    if name == "read_solution" and not SANDBOXED:
-        pytest.skip("without the sandbox, reading the solution from disk works (the grader warns about it)")
     row = graded[1][name]
     assert float(row["score"]) == 0.0, row
     assert row["flagged"] == "no", row

@@ -11,10 +11,13 @@ import sys
 
 import nbformat
 
+import pytest
 import submissions as subs
 from conftest import ROOT, run_cli
-from autograder.grading import tool_env
-from autograder.nbconfig import COURSE_ID
+from autograder.grader.processes import tool_env
+from autograder.grader.nbconfig import COURSE_ID
+
+pytestmark = [pytest.mark.slow]
 
 A, NB = "01_rnn_forward", "rnn_forward"
 
@@ -34,7 +37,7 @@ def test_release_fetch_submit_collect_grade_feedback(tmp_path):
     course = tmp_path / "instructor"
     shutil.copytree(ROOT / "solutions" / A, course / "source" / A)
     (course / "nbgrader_config.py").write_text(
-        "from autograder.nbconfig import configure\n"
+        "from autograder.grader.nbconfig import configure\n"
         f"c = configure(get_config(), {str(course)!r}, source='source', release='release', work='.')\n"
         f"c.Exchange.root = {str(exchange)!r}\n")
     exch = [f"--Exchange.root={exchange}", f"--CourseDirectory.course_id={COURSE_ID}"]

@@ -9,9 +9,12 @@ of the function it breaks and keep all the others; each broken one gets a row an
 import zipfile
 
 import nbformat
+import pytest
 import submissions as subs
 from classes import Chapter, standard_tests
 from conftest import run_cli
+
+pytestmark = [pytest.mark.slow]
 
 CH = Chapter(
     assignment="01_rnn_forward",

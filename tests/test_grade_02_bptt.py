@@ -12,8 +12,11 @@ statement allows (a chapter-3-style ``numerical_gradient`` of the student's own,
 forward pass once), keep every point.
 """
 
+import pytest
 import submissions as subs
 from classes import KERNEL_CHEATS, Chapter, standard_tests
+
+pytestmark = [pytest.mark.slow]
 
 STEP, FULL, TRUNC = "test_rnn_step_backward", "test_rnn_backward", "test_rnn_backward_truncated"
 CLIP = "test_clip_by_global_norm"

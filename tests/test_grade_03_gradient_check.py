@@ -4,7 +4,10 @@ The known-wrong checkers include the two classic ones: a checker that does not r
 parameter it perturbs, and a one-sided difference.
 """
 
+import pytest
 from classes import KERNEL_CHEATS, Chapter, standard_tests
+
+pytestmark = [pytest.mark.slow]
 
 NUM, RESTORE, REL, CHECK = ("test_numerical_gradient", "test_numerical_gradient_restores", "test_relative_error",
                             "test_gradient_check")

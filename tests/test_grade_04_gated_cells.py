@@ -13,8 +13,11 @@ Known-right versions keep every point: a notebook that defines chapter 3's ``num
 forward pass once (checkpointing), which the backward-pass contract allows.
 """
 
+import pytest
 import submissions as subs
 from classes import KERNEL_CHEATS, Chapter, standard_tests
+
+pytestmark = [pytest.mark.slow]
 
 GSF, GSB, GF, GB = "test_gru_step_forward", "test_gru_step_backward", "test_gru_forward", "test_gru_backward"
 LSF, LSB, LF, LB = "test_lstm_step_forward", "test_lstm_step_backward", "test_lstm_forward", "test_lstm_backward"

@@ -12,7 +12,10 @@ the layer-norm weights created in another order under other names (the tests rea
 and `scan_rnn` traced by `tf.function`.
 """
 
+import pytest
 from classes import KERNEL_CHEATS, Chapter, standard_tests
+
+pytestmark = [pytest.mark.slow]
 
 GRU, GRU_G, LSTM, LSTM_G = "test_gru_cell", "test_gru_cell_gradients", "test_lstm_cell", "test_lstm_cell_gradients"
 LN, STACK, SCAN = "test_layer_norm_lstm_cell", "test_feedback_stack_cell", "test_scan_rnn"

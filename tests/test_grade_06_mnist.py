@@ -12,7 +12,10 @@ on stderr that the loss received a softmax's output with from_logits=True, and n
 test cell that writes to stderr; the warning is the feedback the student needs.
 """
 
+import pytest
 from classes import Chapter, standard_tests
+
+pytestmark = [pytest.mark.slow]
 
 LSTM, BUILD, COMPILE, GRADS = "test_lstm_cell", "test_build_classifier", "test_compile_classifier", "test_gradients_reach_every_weight"
 TRAIN, SHORT = "test_train_classifier", "test_short_training_run"

@@ -11,9 +11,12 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import submissions as subs
 from conftest import ROOT, run_cli
-from autograder.grading import tool_env
+from autograder.grader.processes import tool_env
+
+pytestmark = [pytest.mark.slow]
 
 A, NB = "01_rnn_forward", "rnn_forward"
 MAX = 11.0
@@ -95,7 +98,7 @@ def test_a_killed_run_resumes_without_losing_finished_grades(tmp_path):
     # Nothing of the killed run goes on (a worker left grading a student in the folder that the
     # resumed run grades again once scored that student 0): its workers and kernels die with it.
     time.sleep(0.5)
-    workers = [p for p in _working_in(out) if "autograder.nbrun" in p]
+    workers = [p for p in _working_in(out) if "autograder.grader.worker" in p]
     assert not workers, f"nbgrader workers of the killed run still work in {out}: {workers}"
     deadline = time.monotonic() + 5  # an unsandboxed kernel notices within a second that its parent is gone
     while _working_in(out) and time.monotonic() < deadline:
@@ -132,9 +135,10 @@ def _working_in(folder):
 
 def test_a_kernel_that_fails_to_start_is_started_again(tmp_path, monkeypatch):
     """Two kernels started at once can take the same port; that is no reason to fail a student."""
-    from autograder import grading
+    from autograder.grader import grade
+    from autograder.grader.worker import NbWorker
 
-    real, failed = grading.NbWorker.run, []
+    real, failed = NbWorker.run, []
 
     def first_start_fails(self, course_dir, assignment, student, env, log_path, timeout):
         if not failed:  # as a kernel that died before it ran any cell (no progress written)
@@ -142,11 +146,11 @@ def test_a_kernel_that_fails_to_start_is_started_again(tmp_path, monkeypatch):
             return 1, "RuntimeError: Kernel died before replying to kernel_info"
         return real(self, course_dir, assignment, student, env, log_path, timeout)
 
-    monkeypatch.setattr(grading.NbWorker, "run", first_start_fails)
+    monkeypatch.setattr(NbWorker, "run", first_start_fails)
     folder, out = tmp_path / "class", tmp_path / "out"
     _class(folder, ["ada"])
-    rows = grading.grade(A, folder, out, cell_timeout=30, workers=1, log=lambda *a: None)
-    assert failed and [(r["student"], r["score"], r["status"]) for r in rows] == [("ada", MAX, "graded")]
+    rows = grade(A, folder, out, cell_timeout=30, workers=1, log=lambda *a: None)
+    assert failed and [(r.student, r.score, r.status) for r in rows] == [("ada", MAX, "graded")]
 
 
 def test_throughput_benchmark_runs():

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from autograder import checks, gradients, seeding
-from autograder.feedback import ShortenTestTracebacks
+from autograder.grader.preprocessors import ShortenTestTracebacks
 
 
 def test_close_names_the_time_step_and_seed():

@@ -3,7 +3,9 @@ and nothing it does reaches the grader, the course or the other students.
 
 Every submission is chapter 1's correct answer with one extra cell (right after the first
 solution cell, so every test after it depends on the kernel surviving or on the re-run without
-it). Graded through the real CLI, in the sandbox where this machine allows it (``--sandbox auto``).
+it). Graded through the real CLI, in the sandbox (``--sandbox auto``), twice: by root (slots as uids of
+their own, cgroups) and by an ordinary user (a user namespace, rlimits); see tests/sandboxes.py. A
+last class is graded with ``--sandbox off``.
 """
 
 import csv
@@ -14,6 +16,7 @@ import re
 import nbformat
 import pytest
 
+import sandboxes
 import submissions as subs
 from conftest import ROOT, run_cli
 from autograder import sandbox
@@ -22,7 +25,10 @@ A, NB = "01_rnn_forward", "rnn_forward"
 MAX = 11.0
 TIMEOUT = 10
 MEMORY_MB = 1024
-SANDBOXED = sandbox.probe(sandbox.Settings(readonly=sandbox.default_readonly())) is None
+# As a user the memory bound is RLIMIT_AS, on address space (a kernel's is well above what it uses):
+# 1024 MB of it leaves no room to print the output flood's 100 MB line at all.
+MEMORY_MB_AS_USER = 2048
+pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
 
 SNOOP = r'''
 import os, socket
@@ -65,7 +71,9 @@ HOSTILE = {
 }
 
 
-UNBOUNDED_WITHOUT_SANDBOX = {"memory_bomb", "fork_bomb", "sigint_loop"}
+# Without a memory cgroup (an ordinary user's sandbox), the memory bomb meets RLIMIT_AS: the cell
+# gets a MemoryError and the kernel lives on, so the cell is graded (it scores nothing itself).
+KILLED_ONLY_WITH_CGROUPS = {"memory_bomb"}
 
 
 def _hostile_index():
@@ -82,13 +90,13 @@ def _with_cell(source):
     return nb
 
 
-@pytest.fixture(scope="module")
-def graded(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("hostile")
+@pytest.fixture(scope="module", params=sandboxes.MODES)
+def graded(request, tmp_path_factory):
+    mode = request.param
+    sandboxes.need(mode)
+    tmp = tmp_path_factory.mktemp(f"hostile-{mode}")
     folder, out = tmp / "class", tmp / "out"
     for name, source in HOSTILE.items():
-        if not SANDBOXED and name in UNBOUNDED_WITHOUT_SANDBOX:
-            continue  # without cgroups and rlimits they would take the test machine down
         subs.write(_with_cell(source), folder / name / f"{NB}.ipynb")
     subs.write(subs.correct_submission(A, NB), folder / "honest" / f"{NB}.ipynb")
     students = out / "course" / "students"
@@ -100,25 +108,33 @@ def graded(tmp_path_factory):
                str(out / "course" / "template" / "source" / A / f"{NB}.ipynb"), str(secret), "/root/.bashrc"],
         write_paths=[str(tmp / "escaped.txt"), str(ROOT / "escaped.txt"), "/escaped.txt"])
     subs.write(_with_cell(snoop), folder / "snoop" / f"{NB}.ipynb")
-    proc = run_cli("grade", A, folder, "--out", out, "--timeout", TIMEOUT, "--memory", MEMORY_MB, "--workers", 2)
+    if mode == "user" and os.geteuid() == 0:
+        sandboxes.give(folder)
+        sandboxes.give(out)
+    memory = MEMORY_MB if mode == "root" else MEMORY_MB_AS_USER
+    proc = sandboxes.run_cli(mode, "grade", A, folder, "--out", out, "--timeout", TIMEOUT, "--memory", memory,
+                             "--workers", 2)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     with open(out / "grades.csv") as f:
         rows = {r["student"]: r for r in csv.DictReader(f)}
-    return tmp, out, rows, proc.stdout
+    return tmp, out, rows, proc.stdout, mode
 
 
 def test_one_row_each_and_the_rest_graded(graded):
-    _, out, rows, log = graded
-    graded_here = set(HOSTILE) - (set() if SANDBOXED else UNBOUNDED_WITHOUT_SANDBOX)
-    assert set(rows) == graded_here | {"honest", "snoop"}
+    _, out, rows, log, mode = graded
+    assert set(rows) == set(HOSTILE) | {"honest", "snoop"}
     for name, row in rows.items():
         assert row["status"] == "graded", (name, row["reason"])
         assert float(row["score"]) == MAX, (name, row["reason"])
         assert (out / "feedback" / name / f"{NB}.html").is_file()
         assert row["flagged"] == "no", (name, row["flag_reason"])  # hostile, but its answers are its own
     assert rows["honest"]["reason"] == ""
-    if SANDBOXED:
-        assert {r["sandbox"] for r in rows.values()} == {"on"}, log
+    labels = {r["sandbox"] for r in rows.values()}
+    assert len(labels) == 1 and labels.pop().startswith("on ("), log
+    # Which limits held, in the column: as root, this machine's cgroups; as a user, rlimits.
+    held = "cgroup memory" if mode == "root" else "rlimit memory"
+    memory = MEMORY_MB if mode == "root" else MEMORY_MB_AS_USER
+    assert all(held in r["sandbox"] and f"{memory} MB" in r["sandbox"] for r in rows.values()), labels
 
 
 @pytest.mark.parametrize("name, words", [
@@ -127,30 +143,30 @@ def test_one_row_each_and_the_rest_graded(graded):
     ("exits", "kernel died"),
 ])
 def test_the_reason_names_the_cell_and_what_it_did(graded, name, words):
-    if name not in graded[2]:
-        pytest.skip("not graded without the sandbox")
+    if name in KILLED_ONLY_WITH_CGROUPS and "cgroup memory" not in graded[2][name]["sandbox"]:
+        reason = graded[2][name]["reason"]
+        assert reason == "", reason  # a MemoryError in the cell: graded like any failing cell
+        return
     reason = graded[2][name]["reason"]
     assert f"cell {HOSTILE_AT} " in reason and "was not graded" in reason and words in reason, reason
 
 
 def test_output_is_capped(graded):
-    _, out, rows, _ = graded
+    _, out, rows, _, _ = graded
     feedback = out / "feedback" / "output_flood" / f"{NB}.html"
     assert feedback.stat().st_size < 5_000_000
     assert "the grader kept only the first" in feedback.read_text()
 
 
-@pytest.mark.skipif(not SANDBOXED, reason="the sandbox cannot be set up on this machine")
 def test_files_written_next_to_the_notebook_stay_in_the_sandbox(graded):
-    _, out, rows, _ = graded
+    _, out, rows, _, _ = graded
     graded_dir = out / "course" / "students" / "writes_files" / "autograded" / "writes_files" / A
     assert not (graded_dir / "next_to_the_notebook.txt").exists()
     assert json.loads((graded_dir / f"{NB}.ipynb").read_text())["cells"]  # the real notebook, not '{}'
 
 
-@pytest.mark.skipif(not SANDBOXED, reason="the sandbox cannot be set up on this machine")
 def test_the_sandbox_hides_the_course_the_gradebook_others_and_the_network(graded):
-    tmp, out, rows, _ = graded
+    tmp, out, rows, _, _ = graded
     nb = json.loads((out / "course" / "students" / "snoop" / "autograded" / "snoop" / A / f"{NB}.ipynb").read_text())
     printed = "".join("".join(o.get("text", "")) for c in nb["cells"] for o in c.get("outputs", []))
     m = re.search(r"SNOOPED (\[.*?\]) (\d+)", printed)
@@ -160,15 +176,19 @@ def test_the_sandbox_hides_the_course_the_gradebook_others_and_the_network(grade
     assert not (tmp / "escaped.txt").exists() and not (ROOT / "escaped.txt").exists()
 
 
-@pytest.mark.skipif(not SANDBOXED, reason="the sandbox cannot be set up on this machine")
 def test_no_sandbox_process_or_cgroup_outlives_grading(graded):
+    uids = sandboxes.uids(graded[4])
     leftovers = []
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
-            if os.stat(f"/proc/{pid}").st_uid >= sandbox.UID_BASE and os.stat(f"/proc/{pid}").st_uid < sandbox.UID_BASE + 1000:
-                leftovers.append(pid)
+            if os.stat(f"/proc/{pid}").st_uid not in uids or pid == str(os.getpid()):
+                continue
+            status = dict(line.split(":", 1) for line in open(f"/proc/{pid}/status").read().splitlines() if ":" in line)
         except OSError:
-            pass
+            continue
+        # A zombie has exited already: a launcher killed by nbclient leaves bubblewrap's to init to reap.
+        if not status["State"].strip().startswith("Z"):
+            leftovers.append(f"{pid} {status['Name'].strip()} ({status['State'].strip()})")
     assert not leftovers, f"processes of sandbox users still running: {leftovers}"
     import glob
 
@@ -188,6 +208,3 @@ def test_unsandboxed_grading_says_so_loudly(tmp_path):
     assert "UNSANDBOXED" in (out / "summary.md").read_text()
 
 
-def test_the_probe_refuses_without_root(monkeypatch):
-    monkeypatch.setattr(os, "geteuid", lambda: 1000)
-    assert "not running as root" in sandbox.probe(sandbox.Settings(readonly=sandbox.default_readonly()))

@@ -13,6 +13,8 @@ import pgserver
 import submissions as subs
 from conftest import run_cli
 
+pytestmark = [pytest.mark.slow, pytest.mark.postgres]
+
 A, NB = "01_rnn_forward", "rnn_forward"
 MAX = 11.0
 

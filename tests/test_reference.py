@@ -12,6 +12,8 @@ from autograder import reference
 from autograder.training import load_results
 from conftest import ROOT
 
+pytestmark = [pytest.mark.slow, pytest.mark.book]
+
 
 def _course(tmp_path, source):
     folder = tmp_path / "solutions" / "99_demo"

@@ -7,9 +7,11 @@ import subprocess
 import nbformat
 import pytest
 
-from autograder import grading
-from autograder.nbconfig import CODE_STUB
+from autograder.grader import assignment_names, release
+from autograder.grader.nbconfig import CODE_STUB
 from conftest import ROOT
+
+pytestmark = [pytest.mark.slow]
 
 
 def _committed(path):
@@ -26,8 +28,8 @@ def regenerated(tmp_path_factory):
         shutil.copy(ROOT / name, tmp / name)
     shutil.copytree(ROOT / "solutions", tmp / "solutions")
     os.symlink(ROOT / "autograder", tmp / "autograder")
-    names = grading.release(root=tmp, log=lambda *_: None)
-    assert names == grading.assignment_names(ROOT)
+    names = release(root=tmp, log=lambda *_: None)
+    assert names == assignment_names(ROOT)
     return tmp
 
 

@@ -11,6 +11,8 @@ from nbclient import NotebookClient
 
 from conftest import ROOT
 
+pytestmark = [pytest.mark.slow]
+
 RUNS = 50
 # Chapter 6 trains a model in a test cell (about 15 s): fewer reruns, and the notebook runs as nbgrader
 # runs it (NBGRADER_EXECUTION set), so that its full training run is skipped here; `make book` runs that.

@@ -22,6 +22,8 @@ import yaml
 import chromium
 from conftest import ROOT
 
+pytestmark = [pytest.mark.slow, pytest.mark.book, pytest.mark.browser]
+
 SHOTS = ROOT / "_build" / "screenshots"
 
 

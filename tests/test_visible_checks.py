@@ -13,6 +13,8 @@ import pytest
 
 from conftest import ROOT
 
+pytestmark = [pytest.mark.slow]
+
 ASSIGNMENTS = sorted(p.name for p in (ROOT / "solutions").iterdir() if p.is_dir())
 SHARE = 0.90
 

@@ -42,7 +42,7 @@ class _Timeout(Exception):
 def run_visible(nb, seconds):
     """Run a student notebook's nbgrader cells (each for at most ``seconds``); return the grade ids
     of the test cells that raised, with why."""
-    from autograder.crosscheck import _plain_python
+    from autograder.crosscheck.child import plain_python
 
     def alarm(signum, frame):
         raise _Timeout(f"cell took longer than {seconds} s")
@@ -57,7 +57,7 @@ def run_visible(nb, seconds):
         try:
             signal.alarm(seconds)
             with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-                exec(compile(_plain_python(cell.source), f"<cell {index}>", "exec"), namespace)  # noqa: S102
+                exec(compile(plain_python(cell.source), f"<cell {index}>", "exec"), namespace)  # noqa: S102
         except BaseException as exc:  # noqa: BLE001 - a failing cell is what we are counting
             if meta.get("grade"):
                 failed[meta["grade_id"]] = f"{type(exc).__name__}: {str(exc)[:160]}"

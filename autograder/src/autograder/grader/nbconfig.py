@@ -1,11 +1,17 @@
 """The one place where the course's nbgrader settings live.
 
 ``nbgrader_config.py`` at the repository root calls :func:`configure` for the instructor's
-own ``nbgrader`` commands; ``python -m autograder grade`` calls it for its grading folder.
+own ``nbgrader`` commands; ``python -m autograder grade`` calls it in the config it writes for
+each student's private course (:func:`.workspace.write_nbgrader_config`).
 This module must import nothing heavy: nbgrader silently ignores a config file that raises.
 """
 
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from traitlets.config import Config
 
 COURSE_ID = "rnn-course"
 
@@ -17,8 +23,10 @@ TEXT_STUB = "IMPLEMENT-ME: write your answer here."
 CELL_TIMEOUT = 60
 
 
-def configure(c, root, *, source="solutions", release="exercises", work="autograder/grading/course",
-              db_path=None, db_url=None, cell_timeout=CELL_TIMEOUT, skip_cells=(), skip_reasons=()):
+def configure(c: "Config", root: str | Path, *, source: str = "solutions", release: str = "exercises",
+              work: str = "autograder/grading/course", db_path: str | Path | None = None, db_url: str | None = None,
+              cell_timeout: int = CELL_TIMEOUT, skip_cells: Sequence[str] = (),
+              skip_reasons: Sequence[str] = ()) -> "Config":
     """Fill the traitlets config ``c`` for a course rooted at ``root``."""
     root = Path(root).resolve()
     c.CourseDirectory.root = str(root)
@@ -45,9 +53,12 @@ def configure(c, root, *, source="solutions", release="exercises", work="autogra
     c.BoundedExecute.skip_reasons = list(skip_reasons)
     c.OverwriteCells.add_missing_cells = True
     # nbgrader's Execute with a cap on each cell's output, a record of the cell being run (which
-    # cell killed a dead kernel) and cells to skip on a second attempt: see autograder.execute.
+    # cell killed a dead kernel) and cells to skip on a second attempt: see autograder.grader.preprocessors.
+    # Both output limits stay: BoundedExecute caps the bytes of each cell's output while it arrives
+    # (100 MB printed never reach the worker's memory or the notebook); LimitOutput then cuts what
+    # was kept to nbgrader's 1000 lines and 100 traceback lines (1 MB holds a hundred thousand short lines).
     c.Autograde.autograde_preprocessors = [
-        "autograder.execute.BoundedExecute",
+        "autograder.grader.preprocessors.BoundedExecute",
         "nbgrader.preprocessors.IgnorePattern",
         "nbconvert.preprocessors.ClearMetadataPreprocessor",
         "nbgrader.preprocessors.LimitOutput",
@@ -60,7 +71,7 @@ def configure(c, root, *, source="solutions", release="exercises", work="autogra
     c.GenerateFeedback.preprocessors = [
         "nbgrader.preprocessors.GetGrades",
         "nbgrader.preprocessors.ClearHiddenTests",
-        "autograder.feedback.ShortenTestTracebacks",
+        "autograder.grader.preprocessors.ShortenTestTracebacks",
         "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
     ]
     return c

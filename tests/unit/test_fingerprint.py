@@ -1,4 +1,4 @@
-"""The grading fingerprint changes with everything that can change a grade (autograder.fingerprint).
+"""The grading fingerprint changes with everything that can change a grade (autograder.grader.fingerprint).
 
 ``grade`` re-uses a student's saved result only while the fingerprint matches: a changed tolerance
 in ``checks.py``, a new module in the package, another nbgrader, numpy or TensorFlow version, a
@@ -9,7 +9,7 @@ import shutil
 
 import pytest
 
-from autograder import fingerprint as fp
+from autograder.grader import fingerprint as fp
 
 DISTS = ["nbgrader==0.9.6", "numpy==2.4.0", "tensorflow==2.21.0"]
 

@@ -18,10 +18,10 @@ import importlib.metadata
 import platform
 from pathlib import Path
 
-PACKAGE = Path(__file__).resolve().parent
+PACKAGE = Path(__file__).resolve().parents[1]  # the whole autograder package
 
 
-def installed_distributions():
+def installed_distributions() -> list[str]:
     """``name==version`` of every installed distribution, sorted (names normalised)."""
     seen = set()
     for dist in importlib.metadata.distributions():
@@ -31,14 +31,14 @@ def installed_distributions():
     return sorted(seen)
 
 
-def _hash_tree(h, root: Path, pattern: str):
+def _hash_tree(h: "hashlib._Hash", root: Path, pattern: str) -> None:
     for path in sorted(root.rglob(pattern)):
         if path.is_file() and ".ipynb_checkpoints" not in path.parts and "__pycache__" not in path.parts:
             h.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
 
 
 def fingerprint(source: Path, settings: str, *, package: Path = PACKAGE, course_config: Path | None = None,
-                distributions=None) -> str:
+                distributions: list[str] | None = None) -> str:
     """The hex SHA-256 of everything above; ``settings`` is a string of the run's grading settings."""
     h = hashlib.sha256()
     h.update(b"assignment\0")

@@ -1,0 +1,31 @@
+"""The instructor's grading tool: ``python -m autograder grade`` and ``release``. Never imported by a notebook.
+
+How a grading run flows (one module per step):
+
+- :mod:`.assignment`: the instructor's notebooks (test cells, points) and ``release``;
+- :mod:`.submissions`: the students found in a folder or zip, their notebooks and hashes;
+- :mod:`.workspace`: the output folder: lock, prepared nbgrader course, generated config, saved results;
+- :mod:`.isolation`: the sandbox for student code (probe, kernelspec, cgroups, one uid per slot);
+- :mod:`.run`: ``grade()``: which students to grade, a pool of long-lived workers, the reports;
+- :mod:`.student`: one student: their notebook in a private course copy, the autograde, the cross-check;
+- :mod:`.attempts`: the autograde loop (kernel-start retries, cells that kill the kernel skipped);
+- :mod:`.worker`: the long-lived nbgrader process (``python -m autograder.grader.worker --serve``);
+- :mod:`.preprocessors`, :mod:`.progress`, :mod:`.nbconfig`: what runs inside that nbgrader process;
+- :mod:`.results`, :mod:`.feedback`: rows, ``grades.csv``, ``summary.md``, feedback pages;
+- :mod:`.processes`: how every helper process is started and stopped.
+
+The names below load on first use, so that importing :mod:`.processes` (the sandbox launcher does,
+on every kernel start) or :mod:`.nbconfig` (nbgrader does) costs nothing more.
+"""
+
+import importlib
+
+_LAZY = {"grade": "run", "release": "assignment", "assignment_names": "assignment", "load_assignment": "assignment"}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

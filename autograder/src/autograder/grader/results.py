@@ -1,0 +1,145 @@
+"""A student's result, and the reports of a run: ``grades.csv``, ``summary.csv``, ``summary.md``.
+
+Results are typed records inside the grader; they become CSV-shaped rows only at the edge
+(:meth:`Result.to_row`, for ``grades.csv`` and ``result.json``; :meth:`Result.from_row` back).
+"""
+
+import csv
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+from .assignment import Assignment
+
+SEP = "; "  # between the reasons (or flags) in one cell of grades.csv
+COLUMNS = ["student", "submitted_as", "assignment", "score", "max_score", "status", "reason", "flagged",
+           "flag_reason", "sandbox", "seconds"]
+SANDBOX_ON, SANDBOX_OFF = "on", "OFF"
+
+
+class Status(StrEnum):
+    GRADED = "graded"
+    UNGRADED = "ungraded"
+
+
+@dataclass
+class Result:
+    student: str  # the student's id
+    submitted_as: str  # their folder's name
+    status: Status
+    scores: dict[str, float]  # grade id -> points (missing: 0)
+    reasons: list[str]  # why nothing was graded (first, if so), then notes on what was done
+    flags: list[str] | None  # the cross-check's reasons not to trust a score; None: no cross-check
+    sandboxed: bool
+    sandbox: str  # sandboxed: which limits held; else why not
+    seconds: float = 0.0
+
+    @property
+    def score(self) -> float:
+        return float(sum(self.scores.values()))
+
+    @property
+    def reason(self) -> str:
+        return SEP.join(self.reasons)
+
+    @property
+    def sandbox_column(self) -> str:
+        return f"{SANDBOX_ON} ({self.sandbox})" if self.sandboxed else f"{SANDBOX_OFF}: {self.sandbox}"
+
+    def to_row(self, a: Assignment) -> dict[str, object]:
+        """The row of ``grades.csv``: the fixed columns, then the points of every test cell."""
+        fixed = {
+            "student": self.student,
+            "submitted_as": self.submitted_as,
+            "assignment": a.name,
+            "score": self.score,
+            "max_score": a.max_score,
+            "status": str(self.status),
+            "reason": self.reason,
+            "flagged": "n/a" if self.flags is None else ("yes" if self.flags else "no"),
+            "flag_reason": SEP.join(self.flags or []),
+            "sandbox": self.sandbox_column,
+            "seconds": self.seconds,
+        }
+        tests = {t.grade_id: self.scores.get(t.grade_id, 0.0) for t in a.tests}
+        clash = fixed.keys() & tests.keys()
+        assert not clash, f"a test cell's grade id is a grades.csv column: {sorted(clash)}"
+        return fixed | tests
+
+    @classmethod
+    def from_row(cls, row: dict[str, object], a: Assignment) -> "Result":
+        """The result a row of :meth:`to_row` was made from (as ``result.json`` keeps it)."""
+        on, _, label = str(row["sandbox"]).partition(" (")
+        sandboxed = on == SANDBOX_ON
+        flagged = row["flagged"]
+        return cls(
+            student=str(row["student"]),
+            submitted_as=str(row["submitted_as"]),
+            status=Status(row["status"]),
+            scores={t.grade_id: float(row[t.grade_id]) for t in a.tests},
+            reasons=str(row["reason"]).split(SEP) if row["reason"] else [],
+            flags=None if flagged == "n/a" else (str(row["flag_reason"]).split(SEP) if flagged == "yes" else []),
+            sandboxed=sandboxed,
+            sandbox=label[:-1] if sandboxed else str(row["sandbox"]).removeprefix(f"{SANDBOX_OFF}: "),
+            seconds=float(row["seconds"]),
+        )
+
+
+def write_grades(a: Assignment, results: list[Result], out: Path) -> None:
+    """``out/grades.csv``: one row per student."""
+    with open(out / "grades.csv", "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=COLUMNS + [t.grade_id for t in a.tests])
+        w.writeheader()
+        w.writerows(r.to_row(a) for r in results)
+
+
+def per_test_summary(a: Assignment, results: list[Result]) -> list[dict[str, object]]:
+    """Per test cell: points, submissions, mean score, full marks and pass rate."""
+    summary = []
+    for t in a.tests:
+        vals = [r.scores.get(t.grade_id, 0.0) for r in results]
+        full = sum(1 for v in vals if v >= t.points)
+        summary.append({
+            "test": t.grade_id, "notebook": t.notebook, "points": t.points, "submissions": len(vals),
+            "mean_score": round(sum(vals) / len(vals), 3) if vals else 0.0,
+            "full_marks": full, "pass_rate": round(full / len(vals), 3) if vals else 0.0,
+        })
+    return summary
+
+
+def write_summary(a: Assignment, results: list[Result], out: Path) -> None:
+    """``out/summary.csv`` (per test cell) and ``out/summary.md`` (the same, with the warnings and flags)."""
+    summary = per_test_summary(a, results)
+    with open(out / "summary.csv", "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(summary[0]) if summary else ["test"])
+        w.writeheader()
+        w.writerows(summary)
+    (out / "summary.md").write_text("\n".join(summary_lines(a, results, summary)) + "\n")
+
+
+def summary_lines(a: Assignment, results: list[Result], summary: list[dict[str, object]]) -> list[str]:
+    """The lines of ``summary.md``."""
+    ungraded = sum(1 for r in results if r.status != Status.GRADED)
+    unsandboxed = [r for r in results if not r.sandboxed]
+    lines = [f"# {a.name}: {len(results)} submissions, {ungraded} could not be graded", ""]
+    if unsandboxed:
+        why = SEP.join(sorted({r.sandbox_column for r in unsandboxed}))
+        lines += [f"**WARNING: {len(unsandboxed)} submission(s) were graded UNSANDBOXED** ({why}): their code could "
+                  "read and write what the grading user can.", ""]
+    flagged = [r for r in results if r.flags]
+    checked = sum(1 for r in results if r.flags is not None)
+    if flagged:
+        lines += [f"**{len(flagged)} submission(s) flagged by the cross-check** (nbgrader's score and a re-run of "
+                  "the graded functions outside the grading kernel disagree; look at them before releasing grades):",
+                  ""]
+        lines += [f"- {r.student}: {SEP.join(r.flags)}" for r in flagged] + [""]
+    elif checked:
+        lines += [f"Cross-check: {checked} submission(s) checked, none flagged.", ""]
+    lines += ["| test | points | mean | full marks | pass rate |", "|---|---:|---:|---:|---:|"]
+    lines += [f"| {s['test']} | {s['points']:g} | {s['mean_score']:g} | {s['full_marks']} | {s['pass_rate']:.0%} |"
+              for s in summary]
+    totals = [r.score for r in results]
+    if totals:
+        lines += ["", f"Total: mean {sum(totals) / len(totals):.2f} of {a.max_score:g}, "
+                      f"{sum(1 for s in totals if s >= a.max_score)} with full marks."]
+    return lines

@@ -1,0 +1,137 @@
+"""``grade()``: autograde a class of submissions with nbgrader, robustly, in parallel, resumably.
+
+The assignment is prepared once as a private nbgrader course under ``out/course/template``
+(:mod:`.workspace`); every student is graded in a copy of it of their own (own gradebook:
+a crash, a hang or a corrupt file costs that student only), by one of ``workers`` long-lived
+nbgrader worker processes (:mod:`.worker`), each with a sandbox slot of its own (:mod:`.isolation`).
+Each student's result is saved with hashes of the submission and of everything that can change a
+grade, so a second run re-uses what has not changed and a killed run resumes. The run ends with
+feedback pages without hidden tests and ``grades.csv`` (one row per student, with the reason
+wherever grading was not complete), ``summary.csv`` and ``summary.md``.
+"""
+
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import GraderError
+from .assignment import Assignment, checkout, load_assignment
+from .feedback import collect_feedback
+from .isolation import Isolation
+from .nbconfig import CELL_TIMEOUT
+from .processes import cpu_count
+from .results import Result, write_grades, write_summary
+from .student import grade_student
+from .submissions import Student, discover
+from .worker import NbWorker
+from .workspace import check_db_url, load_result, lock, prepare_template
+
+WALL_MARGIN = 120  # seconds a notebook may run beyond a cell timeout per cell (kernel start, nbgrader)
+
+Log = Callable[[str], object]
+
+
+@dataclass(frozen=True)
+class GradingRun:
+    """What every student of one run is graded with."""
+    assignment: Assignment
+    work: Path  # out/course
+    cell_timeout: int
+    wall_limit: float  # seconds for one student's whole notebook
+    fingerprint: str  # of the assignment, the settings and the grading code
+    nonce: str  # the cross-check's inputs differ on every run
+    db_url: str | None  # a shared gradebook; None: one SQLite gradebook per student
+    isolation: Isolation
+
+
+def grade(assignment: str, submissions: Path, out: Path, *, cell_timeout: int = CELL_TIMEOUT,
+          root: Path | None = None, log: Log = print, workers: int | None = None, force: bool = False,
+          sandbox_mode: str = "auto", memory_mb: int = 4096, db_url: str | None = None) -> list[Result]:
+    """Grade every submission; return the results (also written to ``out``).
+
+    ``workers`` students are graded at a time (default: the number of cores). A student's result
+    is kept in ``out/course/students/<id>/result.json`` with a hash of the submission and the
+    run's fingerprint: grading the same input again re-uses it (``force`` re-grades), a late
+    submission is graded alone, and a run that was killed half-way resumes where it stopped.
+    """
+    t_start = time.monotonic()
+    if int(cell_timeout) < 1:
+        raise GraderError(f"the cell timeout must be at least 1 s, not {cell_timeout}")
+    a = load_assignment(assignment, checkout(root))
+    if db_url:
+        check_db_url(db_url)
+    out = Path(out).resolve()
+    with lock(out):  # one run at a time into one folder
+        students = discover(submissions, out)
+        work = out / "course"
+        fingerprint = prepare_template(a, work, cell_timeout, db_url)
+        workers = max(1, int(workers or cpu_count()))
+        wall_limit = a.n_cells * cell_timeout + WALL_MARGIN
+        with Isolation(sandbox_mode, work, workers, memory_mb, cell_timeout, wall_limit, log) as iso:
+            run = GradingRun(a, work, cell_timeout, wall_limit, fingerprint, os.urandom(8).hex(), db_url, iso)
+            results, todo = kept_results(run, students, force)
+            log(f"grading {a.name}: {len(students)} submission(s), {len(todo)} to grade, {len(results)} unchanged "
+                f"since the last run; {len(a.tests)} test cells, {a.max_score:g} points, cell timeout "
+                f"{cell_timeout} s, {min(workers, max(1, len(todo)))} worker(s)")
+            results.update(grade_all(run, todo, workers, log))
+        ordered = [results[st.id] for st in students]
+        collect_feedback(a, students, work, out)
+        write_grades(a, ordered, out)
+        write_summary(a, ordered, out)
+    unsandboxed = sum(1 for r in ordered if not r.sandboxed)
+    if unsandboxed:
+        log(f"WARNING: {unsandboxed} submission(s) were graded UNSANDBOXED (see the sandbox column of grades.csv)")
+    log(f"graded {len(ordered)} submission(s) ({len(todo)} graded now, {len(students) - len(todo)} kept) in "
+        f"{time.monotonic() - t_start:.1f} s; results in {out}")
+    return ordered
+
+
+def kept_results(run: GradingRun, students: list[Student], force: bool) -> tuple[dict[str, Result], list[Student]]:
+    """(the saved results still valid, by student id; the students to grade now)."""
+    kept, todo = {}, []
+    for st in students:
+        row = None if force else load_result(run.work / "students" / st.id, run.fingerprint, st.digest)
+        previous = None if row is None else Result.from_row(row, run.assignment)
+        if previous is not None and run.isolation.on and not previous.sandboxed:
+            previous = None  # graded unsandboxed before: grade it in the sandbox now
+        if previous is None:
+            todo.append(st)
+        else:
+            kept[st.id] = previous
+    return kept, todo
+
+
+def grade_all(run: GradingRun, todo: list[Student], workers: int, log: Log) -> dict[str, Result]:
+    """Grade ``todo`` on ``workers`` threads, each student in a free slot with that slot's worker process."""
+    slots: queue.Queue[int] = queue.Queue()
+    for slot in range(workers):
+        slots.put(slot)
+    nb_workers = {slot: NbWorker() for slot in range(workers)}
+    results: dict[str, Result] = {}
+    log_lock = threading.Lock()
+
+    def one(st: Student) -> None:
+        slot = slots.get()
+        try:
+            result = grade_student(run, st, slot, nb_workers[slot])
+        finally:
+            slots.put(slot)
+        with log_lock:
+            results[st.id] = result
+            log(f"  {st.id:<24} {result.score:>5g} / {run.assignment.max_score:g}  {result.status}"
+                + (f"  ({result.reason})" if result.reason else ""))
+
+    try:
+        if todo:
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                for future in [pool.submit(one, st) for st in todo]:
+                    future.result()
+    finally:
+        for w in nb_workers.values():
+            w.stop()
+    return results
