@@ -5,9 +5,9 @@ work (root on Linux with user namespaces enabled, as on CI), a mode that cannot 
 test instead of skipping it: see :func:`need`.
 
 As root, the "user" mode runs the grader as an unprivileged account that the tests create
-(``agr-instructor``), with the course's own venv. Where that venv's Python lives below a folder
-closed to other users (here a pyenv Python under /root, mode 700), the account runs in a private
-mount namespace in which that folder is open and holds only the Python (see ``OPEN_PYTHON``).
+(``agr-instructor``), with the course's own venv. Where that venv's Python (or the checkout) lives
+below a folder closed to other users (here a pyenv Python under /root, mode 700), the account runs
+in a private mount namespace in which that folder is open and holds only those (``_open_script``).
 Debian's python3.11 with the course's site-packages is no way round it: with its 3.11.2, the pinned
 soupsieve fails to parse nbconvert's CSS selectors (seen: ``img:not([alt])``), so some feedback
 pages fail. As an ordinary user, "user" mode is this user, and "root"
@@ -18,6 +18,7 @@ import atexit
 import functools
 import os
 import pwd
+import shlex
 import shutil
 import subprocess
 import sys
@@ -65,18 +66,29 @@ def account() -> tuple[pwd.struct_passwd, Path]:
     return entry, home
 
 
-# The course venv's Python may live below a folder closed to other users (here: /root, mode 700).
-# The account then runs in a private mount namespace where that folder is an open tmpfs holding
-# just the Python, bound back in: what an instructor with a Python of their own has.
-OPEN_PYTHON = """set -e
-closed="$1"; python_home="$2"; shift 2
-hold=$(mktemp -d)
-mount --bind "$python_home" "$hold"
-mount -t tmpfs -o mode=0755 tmpfs "$closed"
-mkdir -p "$python_home"
-mount --bind "$hold" "$python_home"
-exec "$@"
-"""
+def _open_script(paths: list[Path]) -> str | None:
+    """A shell script that, run as root in a private mount namespace, opens ``paths`` to other users.
+
+    The course venv's Python, or the checkout itself, may live below a folder closed to other users
+    (a pyenv Python under /root, mode 700). There, that folder becomes an open tmpfs holding just
+    the paths the account needs, bound back in: what an instructor with a Python of their own has.
+    None where every path is open already.
+    """
+    closed: dict[Path, list[Path]] = {}
+    for path in paths:
+        folder = _closed_folder(path)
+        if folder is not None:
+            closed.setdefault(folder, []).append(path)
+    if not closed:
+        return None
+    lines = ["set -e"]
+    for folder, inside in closed.items():
+        for k, path in enumerate(inside):
+            lines += [f"hold{k}=$(mktemp -d)", f"mount --bind {shlex.quote(str(path))} \"$hold{k}\""]
+        lines.append(f"mount -t tmpfs -o mode=0755 tmpfs {shlex.quote(str(folder))}")
+        for k, path in enumerate(inside):
+            lines += [f"mkdir -p {shlex.quote(str(path))}", f"mount --bind \"$hold{k}\" {shlex.quote(str(path))}"]
+    return "\n".join(lines + ['exec "$@"', ""])
 
 
 def as_account(cmd: list[str], **kwargs) -> subprocess.CompletedProcess:
@@ -85,11 +97,9 @@ def as_account(cmd: list[str], **kwargs) -> subprocess.CompletedProcess:
     env = dict(tool_env(), HOME=str(home), USER=ACCOUNT, LOGNAME=ACCOUNT)
     env.pop("JUPYTER_RUNTIME_DIR", None)
     cmd = ["setpriv", f"--reuid={entry.pw_uid}", f"--regid={entry.pw_gid}", "--clear-groups", "--", *cmd]
-    python_home = Path(sys.base_prefix).resolve()
-    closed = _closed_folder(python_home)
-    if closed is not None:
-        cmd = ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", OPEN_PYTHON, "sh", str(closed),
-               str(python_home), *cmd]
+    script = _open_script([Path(sys.base_prefix).resolve(), ROOT])
+    if script is not None:
+        cmd = ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", script, "sh", *cmd]
     return subprocess.run(cmd, env=env, **kwargs)
 
 
