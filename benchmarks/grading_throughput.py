@@ -14,7 +14,6 @@ starts (Debian's postgresql; `--no-postgres` skips it).
 
 import argparse
 import csv
-import os
 import subprocess
 import sys
 import tempfile
@@ -66,7 +65,9 @@ def grade(folder: Path, out: Path, workers: int, timeout: int, db_url=None):
 
 
 def main():
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    from autograder.grader.processes import cpu_count
+
+    cores = cpu_count()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=100, help="submissions in the class (default 100)")
     parser.add_argument("--workers", type=int, nargs="+", default=sorted({1, cores}),

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from autograder.grader import assignment
-from autograder.grader.results import COLUMNS, Result, Status, write_grades, write_summary
+from autograder.grader.results import COLUMNS, Result, Status, summary_lines, write_grades, write_summary
 
 A = assignment.Assignment("01_x", Path("/nowhere"), ["nb"],
                           [assignment.TestCell("t1", "nb", 1.0), assignment.TestCell("t2", "nb", 2.0)],
@@ -88,6 +88,8 @@ def test_the_summary_warns_and_lists_the_flagged(tmp_path):
         "**WARNING: 2 submission(s) were graded UNSANDBOXED** (OFF: turned off (--sandbox off)): their code could "
         "read and write what the grading user can.",
         "",
+        f"Sandbox: 2 submission(s) with {LIMITS}.",
+        "",
         "**1 submission(s) flagged by the cross-check** (nbgrader's score and a re-run of the graded functions "
         "outside the grading kernel disagree; look at them before releasing grades):",
         "",
@@ -111,3 +113,11 @@ def test_a_clean_summary_says_what_was_checked(tmp_path):
     text = (tmp_path / "summary.md").read_text()
     assert "UNSANDBOXED" not in text and "flagged by the cross-check" not in text
     assert "Cross-check: 1 submission(s) checked, none flagged." in text
+    assert f"Sandbox: 2 submission(s) with {LIMITS}." in text
+
+
+def test_the_summary_counts_each_set_of_limits():
+    user = "user; rlimit memory 4096 MB per process; rlimit 512 processes"
+    lines = summary_lines(A, [_result("ada"), _result("bob", sandbox=user), _result("cyd", sandbox=user)], [])
+    assert [line for line in lines if line.startswith("Sandbox:")] == [
+        f"Sandbox: 1 submission(s) with {LIMITS}.", f"Sandbox: 2 submission(s) with {user}."]

@@ -126,6 +126,12 @@ def summary_lines(a: Assignment, results: list[Result], summary: list[dict[str, 
         why = SEP.join(sorted({r.sandbox_column for r in unsandboxed}))
         lines += [f"**WARNING: {len(unsandboxed)} submission(s) were graded UNSANDBOXED** ({why}): their code could "
                   "read and write what the grading user can.", ""]
+    held: dict[str, int] = {}
+    for r in results:
+        if r.sandboxed:
+            held[r.sandbox] = held.get(r.sandbox, 0) + 1
+    lines += [f"Sandbox: {n} submission(s) with {limits}." for limits, n in sorted(held.items())]
+    lines += [""] if held else []
     flagged = [r for r in results if r.flags]
     checked = sum(1 for r in results if r.flags is not None)
     if flagged:
