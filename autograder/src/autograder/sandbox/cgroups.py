@@ -1,8 +1,11 @@
 """Memory and process-count cgroups, one pair per worker slot, where the grader may create them.
 
-As root, or in a cgroup delegated to this user (``systemd-run --user --scope -p Delegate=yes``),
-the grader creates them below its own cgroup (v1 or v2); elsewhere :class:`Cgroups` says why not
-(``problem``) and the sandbox's rlimits are all there is (see :func:`.settings.limits_label`).
+The grader creates them below its own cgroup: on cgroup v1 wherever it may write there (root, or a
+delegated hierarchy); on v2 where it may also switch the memory and pids controllers on for its
+children, which v2 allows only while the grader's own cgroup holds no process (the root cgroup, as
+in most containers run as root). The grader does not move itself to make that so. Elsewhere
+:class:`Cgroups` says why not (``problem``) and the sandbox's rlimits are all there is (see
+:func:`.settings.limits_label`).
 """
 
 import contextlib
