@@ -27,6 +27,7 @@ from pathlib import Path
 
 import pytest
 
+import conftest
 from autograder import sandbox
 from autograder.grader.processes import tool_env
 
@@ -151,10 +152,10 @@ def need(mode: str) -> None:
 
 def run_cli(mode: str, *args, timeout: int = 1800) -> subprocess.CompletedProcess:
     """``python -m autograder ARGS`` as an instructor would: as this user ("root"), or as the account."""
-    cmd = [sys.executable, "-m", "autograder", *map(str, args)]
     if mode == "user" and os.geteuid() == 0:
+        cmd = [sys.executable, "-m", "autograder", *map(str, args)]
         return as_account(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
-    return subprocess.run(cmd, cwd=ROOT, env=tool_env(), capture_output=True, text=True, timeout=timeout)
+    return conftest.run_cli(*args, timeout=timeout)
 
 
 def uids(mode: str) -> range:
