@@ -22,7 +22,8 @@ def _result(student: str = "ada", **kw: object) -> Result:
 
 def test_to_row_writes_every_column():
     row = _result(scores={"t2": 0.5}, reasons=["cell 't1' was stopped after 10 s", "note two"], flags=None).to_row(A)
-    assert row == {"student": "ada", "submitted_as": "ada L.", "assignment": "01_x", "score": 0.5, "max_score": 3.0,
+    assert row == {"student": "ada", "submitted_as": "ada L.", "platform_id": "", "assignment": "01_x", "score": 0.5,
+                   "max_score": 3.0,
                    "status": "graded", "reason": "cell 't1' was stopped after 10 s; note two", "flagged": "n/a",
                    "flag_reason": "", "sandbox": f"on ({LIMITS})", "seconds": 3.4, "t1": 0.0, "t2": 0.5}
     assert list(row) == COLUMNS + ["t1", "t2"]
@@ -67,7 +68,7 @@ def test_grades_csv_has_the_fixed_columns_then_the_tests(tmp_path):
     with open(tmp_path / "grades.csv") as f:
         reader = csv.DictReader(f)
         rows = list(reader)
-    assert reader.fieldnames == ["student", "submitted_as", "assignment", "score", "max_score", "status", "reason",
+    assert reader.fieldnames == ["student", "submitted_as", "platform_id", "assignment", "score", "max_score", "status", "reason",
                                  "flagged", "flag_reason", "sandbox", "seconds", "t1", "t2"]
     assert [(r["student"], r["score"], r["t1"], r["t2"]) for r in rows] == [("ada", "3.0", "1.0", "2.0"),
                                                                             ("bob", "1.0", "1.0", "0.0")]

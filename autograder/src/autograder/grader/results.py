@@ -5,14 +5,14 @@ Results are typed records inside the grader; they become CSV-shaped rows only at
 """
 
 import csv
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
 from .assignment import Assignment
 
 SEP = "; "  # between the reasons (or flags) in one cell of grades.csv
-COLUMNS = ["student", "submitted_as", "assignment", "score", "max_score", "status", "reason", "flagged",
+COLUMNS = ["student", "submitted_as", "platform_id", "assignment", "score", "max_score", "status", "reason", "flagged",
            "flag_reason", "sandbox", "seconds"]
 SANDBOX_ON, SANDBOX_OFF = "on", "OFF"
 
@@ -33,6 +33,8 @@ class Result:
     sandboxed: bool
     sandbox: str  # sandboxed: which limits held; else why not
     seconds: float = 0.0
+    platform_id: str = ""  # the student's identity on the learning platform ("" where the input had none)
+    messages: dict[str, str] = field(default_factory=dict)  # grade id -> first line of why points were lost
 
     @property
     def score(self) -> float:
@@ -51,6 +53,7 @@ class Result:
         fixed = {
             "student": self.student,
             "submitted_as": self.submitted_as,
+            "platform_id": self.platform_id,
             "assignment": a.name,
             "score": self.score,
             "max_score": a.max_score,
@@ -82,6 +85,7 @@ class Result:
             sandboxed=sandboxed,
             sandbox=label[:-1] if sandboxed else str(row["sandbox"]).removeprefix(f"{SANDBOX_OFF}: "),
             seconds=float(row["seconds"]),
+            platform_id=str(row.get("platform_id", "")),
         )
 
 

@@ -85,7 +85,8 @@ def grade_student(run: "GradingRun", student: Student, slot: int, worker: NbWork
             if failure is None:
                 flags = cross_check(run, student, sdir, scores, attempt.skipped, slot_env.settings)
     result = Result(student.id, student.label, Status.GRADED if failure is None else Status.UNGRADED, scores,
-                    ([failure] if failure else []) + notes, flags, iso.on, sandbox_label)
+                    ([failure] if failure else []) + list(student.notes) + notes, flags, iso.on, sandbox_label,
+                    platform_id=student.platform_id)
     student_feedback(a, result, sdir)
     result.seconds = round(time.monotonic() - t0, 1)
     save_result(sdir, run.fingerprint, student.digest, result.to_row(a), [f"{nb}.html" for nb in a.notebooks])

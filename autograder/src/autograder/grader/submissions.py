@@ -17,9 +17,11 @@ SYMLINK = 0o120000  # the file type bits of a symbolic link, in a zip member's e
 @dataclass(frozen=True)
 class Student:
     id: str  # unique, safe as a folder name
-    label: str  # the folder name as submitted
+    label: str  # the name as submitted (a folder's name, or the name a platform gave the student)
     files: list[Path]  # every .ipynb found for this student
     digest: str  # the hash of the submission (submission_digest)
+    platform_id: str = ""  # who the student is on the learning platform (Canvas user id, Moodle participant id...)
+    notes: tuple[str, ...] = ()  # what intake did for this student (attempt chosen, files refused), for their row
 
 
 def safe_extract(zip_path: Path, dest: Path) -> None:
