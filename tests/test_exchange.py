@@ -66,7 +66,7 @@ def test_release_fetch_submit_collect_grade_feedback(tmp_path):
     proc = run_cli("grade", A, course / "submitted", "--out", out, "--timeout", 30)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     grades = (out / "grades.csv").read_text()
-    assert "alice,alice,01_rnn_forward,11.0" in grades and "bob,bob,01_rnn_forward,10.0" in grades
+    assert "alice,alice,,01_rnn_forward,11.0" in grades and "bob,bob,,01_rnn_forward,10.0" in grades
 
     for student in answers:  # our feedback, where release_feedback looks for it
         dest = course / "feedback" / student / A

@@ -4,6 +4,9 @@ The known-wrong checkers include the two classic ones: a checker that does not r
 parameter it perturbs, and a one-sided difference.
 """
 
+import html
+import json
+
 import pytest
 from classes import KERNEL_CHEATS, Chapter, standard_tests
 
@@ -167,3 +170,27 @@ CH = Chapter(
 
 
 globals().update(standard_tests(CH))
+
+
+# The summary at the top of a feedback page names every part with its points and, where points were
+# lost, the first line of why; MathJax is inlined, not loaded from a CDN (grader/feedback.py).
+WRONG = "one_sided_difference"
+
+
+def check_feedback_summary(out, student, lost):
+    page = (out / "feedback" / student / f"{CH.notebook}.html").read_text()
+    assert "Test cell" not in page and "cdnjs" not in page and 'id="MathJax-script"' in page
+    toc = page[page.index('<div id="toc">'):]
+    items = toc[:toc.index("</div>")].split("<li")[1:]
+    messages = json.loads((out / "course" / "students" / student / "result.json").read_text())["messages"]
+    assert set(messages) == set(lost) and len(items) == len(CH.points)
+    for gid, points in CH.points.items():
+        item = next(li for li in items if f'href="#{gid}"' in li)
+        assert f"{gid.removeprefix('test_')} (visible checks)</a>" in item
+        assert f">{0 if gid in lost else points} / {points}<" in item
+        if gid in lost:
+            assert messages[gid].startswith("AssertionError: ") and html.escape(messages[gid]) in item
+
+
+def test_feedback_summary_names_every_part_with_points_and_why(graded):
+    check_feedback_summary(graded[0], WRONG, CH.mutants[WRONG][1])

@@ -29,7 +29,8 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("grade", help="autograde a class of submissions, write feedback and grades")
     p.add_argument("assignment", help="assignment folder name under solutions/, e.g. 01_rnn_forward")
     p.add_argument("submissions", type=Path,
-                   help="folder laid out <student>/<notebook>.ipynb, or a zip of such folders")
+                   help="folder or zip: <student>/<notebook>.ipynb folders, nbgrader's submitted/, or a "
+                        "Canvas, Moodle, Blackboard or Gradescope download (detected)")
     p.add_argument("--out", type=Path, default=None,
                    help="where grades.csv, summary.csv/.md and feedback/ go (default autograder/grading/ASSIGNMENT)")
     p.add_argument("--timeout", type=positive_int, default=CELL_TIMEOUT, metavar="SECONDS",
@@ -47,6 +48,30 @@ def parser() -> argparse.ArgumentParser:
                         "SQLite gradebook per student under --out)")
     p.add_argument("--memory", type=positive_int, default=4096, metavar="MB",
                    help="memory one submission may use while it is graded (default 4096)")
+    p.add_argument("--canvas-gradebook", type=Path, default=None, metavar="EXPORT.csv",
+                   help="Canvas' gradebook export (Grades > Export): write OUT/canvas_gradebook.csv with this "
+                        "assignment's column filled, matched by Canvas user id, for Canvas' gradebook import")
+    p.add_argument("--gradebook-column", default=None, metavar="TITLE",
+                   help="the column of --canvas-gradebook to fill: its title, whole header or assignment id (default: "
+                        "the column named like the assignment; if none is, a new column)")
+    p.add_argument("--moodle-worksheet", type=Path, default=None, metavar="WORKSHEET.csv",
+                   help="Moodle's offline grading worksheet (Download grading worksheet): write "
+                        "OUT/moodle_worksheet.csv with its Grade column filled, for Upload grading worksheet")
+    p.add_argument("--missing-zero", action="store_true",
+                   help="students of the export without a submission get 0 where their cell is empty (default: "
+                        "their cells are kept as exported)")
+
+    p = sub.add_parser("gradescope", help="build a Gradescope autograder bundle (autograder.zip) that grades one "
+                                          "submission with this grader")
+    p.add_argument("assignment", help="assignment folder name under solutions/, e.g. 03_gradient_check")
+    p.add_argument("--out", type=Path, default=None,
+                   help="where autograder.zip goes (default autograder/grading/ASSIGNMENT)")
+    p.add_argument("--timeout", type=positive_int, default=CELL_TIMEOUT, metavar="SECONDS",
+                   help=f"seconds one cell may run (default {CELL_TIMEOUT})")
+    p.add_argument("--memory", type=positive_int, default=4096, metavar="MB",
+                   help="memory one submission may use while it is graded (default 4096)")
+    p.add_argument("--visibility", choices=("visible", "after_due_date", "after_published", "hidden"),
+                   default="visible", help="when students see each part's result on Gradescope (default visible)")
 
     p = sub.add_parser("reference", help="run an instructor notebook in full (not grading) mode and keep its "
                                          "results for the book (chapter 6's training run)")
@@ -69,8 +94,15 @@ def run_grade(args: argparse.Namespace) -> None:
             raise GraderError("give --out: there is no course checkout to put autograder/grading/ASSIGNMENT in")
         out = root / "autograder" / "grading" / args.assignment
     out.mkdir(parents=True, exist_ok=True)
-    grade(args.assignment, args.submissions, out, cell_timeout=args.timeout, workers=args.workers,
-          force=args.force, sandbox_mode=args.sandbox, memory_mb=args.memory, db_url=args.db_url)
+    from .grader import handback, load_assignment
+
+    # the exports are read before grading: a wrong file costs no grading run
+    plan = handback.check(out, args.assignment, canvas=args.canvas_gradebook, moodle=args.moodle_worksheet,
+                          column=args.gradebook_column, missing_zero=args.missing_zero)
+    results = grade(args.assignment, args.submissions, out, cell_timeout=args.timeout, workers=args.workers,
+                    force=args.force, sandbox_mode=args.sandbox, memory_mb=args.memory, db_url=args.db_url)
+    if plan is not None:
+        handback.hand_back(plan, load_assignment(args.assignment), results, out)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -82,6 +114,11 @@ def main(argv: list[str] | None = None) -> int:
             release(args.assignment or None)
         elif args.command == "grade":
             run_grade(args)
+        elif args.command == "gradescope":
+            from .gradescope import build_bundle
+
+            build_bundle(args.assignment, args.out, cell_timeout=args.timeout, memory_mb=args.memory,
+                         visibility=args.visibility)
         elif args.command == "reference":
             from .reference import REFERENCE_RUNS, run
 

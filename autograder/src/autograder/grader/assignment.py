@@ -1,5 +1,6 @@
 """The assignment as the instructor wrote it (``solutions/A/*.ipynb``), and its student copies."""
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,11 +12,29 @@ from ..errors import GraderError
 from .processes import run_tool
 
 
+# What a test cell's first comment says it is ("# Visible checks: ...", "# Hidden test: ...").
+KINDS = ((re.compile(r"#\s*visible checks?\b", re.IGNORECASE), "visible checks"),
+         (re.compile(r"#\s*hidden tests?\b", re.IGNORECASE), "hidden test"))
+
+
 @dataclass(frozen=True)
 class TestCell:
     grade_id: str
     notebook: str  # its notebook's name, without .ipynb
     points: float
+    kind: str = ""  # "visible checks", "hidden test", or "" where its first comment does not say
+
+    @property
+    def title(self) -> str:
+        """How a student reads its name: the grade id without ``test_``, and its kind."""
+        name = self.grade_id.removeprefix("test_") or self.grade_id
+        return f"{name} ({self.kind})" if self.kind else name
+
+
+def cell_kind(source: str) -> str:
+    """The kind a test cell's first line names (see ``KINDS``), or ""."""
+    first = next((line.strip() for line in source.splitlines() if line.strip()), "")
+    return next((kind for pattern, kind in KINDS if pattern.match(first)), "")
 
 
 @dataclass(frozen=True)
@@ -59,7 +78,8 @@ def load_assignment(name: str, root: Path | str | None = None) -> Assignment:
             if "grade_id" in meta:
                 known[path.stem].add(meta["grade_id"])
             if meta.get("grade"):
-                tests.append(TestCell(meta["grade_id"], path.stem, float(meta.get("points", 0))))
+                tests.append(TestCell(meta["grade_id"], path.stem, float(meta.get("points", 0)),
+                                      cell_kind(cell.source)))
     if not notebooks:
         raise GraderError(f"assignment {name!r} has no notebook in {source}")
     return Assignment(name, source, notebooks, tests, known, cells)

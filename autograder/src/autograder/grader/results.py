@@ -8,13 +8,18 @@ import csv
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .assignment import Assignment
+
+if TYPE_CHECKING:
+    from .intake import Intake
 
 SEP = "; "  # between the reasons (or flags) in one cell of grades.csv
 COLUMNS = ["student", "submitted_as", "platform_id", "assignment", "score", "max_score", "status", "reason", "flagged",
            "flag_reason", "sandbox", "seconds"]
 SANDBOX_ON, SANDBOX_OFF = "on", "OFF"
+MAX_LISTED = 50  # paths summary.md lists per reason a file was skipped
 
 
 class Status(StrEnum):
@@ -111,21 +116,43 @@ def per_test_summary(a: Assignment, results: list[Result]) -> list[dict[str, obj
     return summary
 
 
-def write_summary(a: Assignment, results: list[Result], out: Path) -> None:
-    """``out/summary.csv`` (per test cell) and ``out/summary.md`` (the same, with the warnings and flags)."""
+def write_summary(a: Assignment, results: list[Result], out: Path, intake: "Intake | None" = None) -> None:
+    """``out/summary.csv`` (per test cell) and ``out/summary.md`` (the same, with the intake, warnings and flags)."""
     summary = per_test_summary(a, results)
     with open(out / "summary.csv", "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=list(summary[0]) if summary else ["test"])
         w.writeheader()
         w.writerows(summary)
-    (out / "summary.md").write_text("\n".join(summary_lines(a, results, summary)) + "\n")
+    (out / "summary.md").write_text("\n".join(summary_lines(a, results, summary, intake)) + "\n")
 
 
-def summary_lines(a: Assignment, results: list[Result], summary: list[dict[str, object]]) -> list[str]:
+def intake_lines(intake: "Intake") -> list[str]:
+    """The Intake part of ``summary.md``: the layout, the students found, every file skipped and why."""
+    with_nb = sum(1 for st in intake.students if st.files)
+    lines = ["## Intake", "", f"Layout: {intake.description}.", "",
+             f"Students found: {len(intake.students)} ({with_nb} with a notebook).", ""]
+    noted = [st for st in intake.students if st.notes]
+    if noted:
+        lines += ["Intake notes (also in each row's reason):", ""]
+        lines += [f"- {st.id}: {SEP.join(st.notes)}" for st in noted] + [""]
+    whys: dict[str, list[str]] = {}
+    for sk in intake.skipped:
+        whys.setdefault(sk.why, []).append(sk.path)
+    lines += [f"Files skipped: {len(intake.skipped)}" + (", and why:" if intake.skipped else "."), ""]
+    for why, paths in sorted(whys.items()):
+        lines += [f"- {why}, {len(paths)} file(s): " + ", ".join(f"`{p}`" for p in paths[:MAX_LISTED])
+                  + (f", and {len(paths) - MAX_LISTED} more" if len(paths) > MAX_LISTED else "")]
+    return lines + ([""] if intake.skipped else [])
+
+
+def summary_lines(a: Assignment, results: list[Result], summary: list[dict[str, object]],
+                  intake: "Intake | None" = None) -> list[str]:
     """The lines of ``summary.md``."""
     ungraded = sum(1 for r in results if r.status != Status.GRADED)
     unsandboxed = [r for r in results if not r.sandboxed]
     lines = [f"# {a.name}: {len(results)} submissions, {ungraded} could not be graded", ""]
+    if intake is not None:
+        lines += intake_lines(intake) + ["## Grades", ""]
     if unsandboxed:
         why = SEP.join(sorted({r.sandbox_column for r in unsandboxed}))
         lines += [f"**WARNING: {len(unsandboxed)} submission(s) were graded UNSANDBOXED** ({why}): their code could "

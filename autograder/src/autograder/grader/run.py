@@ -21,15 +21,16 @@ from pathlib import Path
 
 from ..errors import GraderError
 from .assignment import Assignment, checkout, load_assignment
-from .feedback import collect_feedback
+from .feedback import collect_feedback, mathjax_js
+from .intake import Intake, discover
 from .isolation import Isolation
 from .nbconfig import CELL_TIMEOUT
 from .processes import cpu_count
 from .results import Result, write_grades, write_summary
 from .student import grade_student
-from .submissions import Student, discover
+from .submissions import Student
 from .worker import NbWorker
-from .workspace import check_db_url, load_result, lock, prepare_template
+from .workspace import check_db_url, load_messages, load_result, lock, prepare_template
 
 WALL_MARGIN = 120  # seconds a notebook may run beyond a cell timeout per cell (kernel start, nbgrader)
 
@@ -63,11 +64,16 @@ def grade(assignment: str, submissions: Path, out: Path, *, cell_timeout: int = 
     if int(cell_timeout) < 1:
         raise GraderError(f"the cell timeout must be at least 1 s, not {cell_timeout}")
     a = load_assignment(assignment, checkout(root))
+    mathjax_js()  # feedback pages inline MathJax: where it is missing, say so now, not after the first student
     if db_url:
         check_db_url(db_url)
     out = Path(out).resolve()
     with lock(out):  # one run at a time into one folder
-        students = discover(submissions, out)
+        intake = discover(submissions, out, a.name)
+        log_intake(intake, log)
+        students = intake.students
+        if not students:  # discover says what it saw; this is the last word: never a run that graded nobody
+            raise GraderError(f"no student found in {submissions}")
         work = out / "course"
         fingerprint = prepare_template(a, work, cell_timeout, db_url)
         workers = max(1, int(workers or cpu_count()))
@@ -82,13 +88,25 @@ def grade(assignment: str, submissions: Path, out: Path, *, cell_timeout: int = 
         ordered = [results[st.id] for st in students]
         collect_feedback(a, students, work, out)
         write_grades(a, ordered, out)
-        write_summary(a, ordered, out)
+        write_summary(a, ordered, out, intake)
     unsandboxed = sum(1 for r in ordered if not r.sandboxed)
     if unsandboxed:
         log(f"WARNING: {unsandboxed} submission(s) were graded UNSANDBOXED (see the sandbox column of grades.csv)")
     log(f"graded {len(ordered)} submission(s) ({len(todo)} graded now, {len(students) - len(todo)} kept) in "
         f"{time.monotonic() - t_start:.1f} s; results in {out}")
     return ordered
+
+
+def log_intake(intake: Intake, log: Log) -> None:
+    """What intake found: the layout, the students, and what it left out (grouped by why)."""
+    with_nb = sum(1 for st in intake.students if st.files)
+    log(f"intake: {intake.description}; {len(intake.students)} student(s), {with_nb} with a notebook, "
+        f"{len(intake.skipped)} file(s) skipped")
+    whys: dict[str, list[str]] = {}
+    for sk in intake.skipped:
+        whys.setdefault(sk.why, []).append(sk.path)
+    for why, paths in sorted(whys.items()):
+        log(f"  skipped {len(paths)} ({why}): {', '.join(paths[:3])}{', ...' if len(paths) > 3 else ''}")
 
 
 def kept_results(run: GradingRun, students: list[Student], force: bool) -> tuple[dict[str, Result], list[Student]]:
@@ -102,6 +120,7 @@ def kept_results(run: GradingRun, students: list[Student], force: bool) -> tuple
         if previous is None:
             todo.append(st)
         else:
+            previous.messages = load_messages(run.work / "students" / st.id)
             kept[st.id] = previous
     return kept, todo
 

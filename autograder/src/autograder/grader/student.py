@@ -17,8 +17,10 @@ from ..errors import GraderError
 from .assignment import Assignment
 from .attempts import autograde
 from .feedback import student_feedback
+from .matching import restore_answers
+from .messages import read_messages
 from .results import Result, Status
-from .submissions import Student, pick_notebook, strip_unknown_grade_ids
+from .submissions import Student, missing_cell_notes, pick_notebook, strip_unknown_grade_ids
 from .worker import NbWorker
 from .workspace import save_result
 
@@ -26,9 +28,17 @@ if TYPE_CHECKING:
     from .run import GradingRun
 
 
-def place_notebooks(a: Assignment, student: Student, target_dir: Path) -> tuple[str | None, list[str]]:
+def place_notebooks(a: Assignment, student: Student, target_dir: Path,
+                    released_dir: Path | None = None) -> tuple[str | None, list[str]]:
     """Write the student's notebooks where nbgrader looks for them; return (why it could not, or
-    None; notes for their row)."""
+    None; notes for their row).
+
+    A notebook that lost its answer cells' nbgrader metadata is rebuilt from the released copy in
+    ``released_dir`` (default: ``COURSE/release/<assignment>`` of the nbgrader course that
+    ``target_dir``, ``COURSE/submitted/<student>/<assignment>``, lies in) with its answers matched
+    by the names they define (:mod:`.matching`).
+    """
+    released_dir = released_dir or target_dir.parents[2] / "release" / a.name
     notes: list[str] = []
     target_dir.mkdir(parents=True)
     for nb_name in a.notebooks:
@@ -41,7 +51,13 @@ def place_notebooks(a: Assignment, student: Student, target_dir: Path) -> tuple[
             nb = nbformat.reads(path.read_text(encoding="utf-8", errors="replace"), as_version=4)
         except Exception as exc:  # noqa: BLE001 - any unreadable file is this student's problem
             return f"{path.name} is not a valid notebook ({type(exc).__name__}: {str(exc)[:200]})", notes
-        notes += strip_unknown_grade_ids(nb, a.known_ids[nb_name])
+        notes += strip_unknown_grade_ids(nb, a.known_ids[nb_name], note_missing=False)
+        rebuilt = restore_answers(nb, nbformat.read(a.source / f"{nb_name}.ipynb", as_version=4),
+                                  nbformat.read(released_dir / f"{nb_name}.ipynb", as_version=4))
+        if rebuilt is None:
+            notes += missing_cell_notes(nb, a.known_ids[nb_name])
+        else:
+            nb, notes = rebuilt.notebook, notes + rebuilt.notes
         nbformat.write(nb, target_dir / f"{nb_name}.ipynb")
     return None, notes
 
@@ -84,10 +100,12 @@ def grade_student(run: "GradingRun", student: Student, slot: int, worker: NbWork
             failure, scores, notes = attempt.failure, attempt.scores, notes + attempt.notes
             if failure is None:
                 flags = cross_check(run, student, sdir, scores, attempt.skipped, slot_env.settings)
+    messages = read_messages(a, sdir / "autograded" / student.id / a.name, scores) if failure is None else {}
     result = Result(student.id, student.label, Status.GRADED if failure is None else Status.UNGRADED, scores,
                     ([failure] if failure else []) + list(student.notes) + notes, flags, iso.on, sandbox_label,
-                    platform_id=student.platform_id)
+                    platform_id=student.platform_id, messages=messages)
     student_feedback(a, result, sdir)
     result.seconds = round(time.monotonic() - t0, 1)
-    save_result(sdir, run.fingerprint, student.digest, result.to_row(a), [f"{nb}.html" for nb in a.notebooks])
+    save_result(sdir, run.fingerprint, student.digest, result.to_row(a), [f"{nb}.html" for nb in a.notebooks],
+                result.messages)
     return result

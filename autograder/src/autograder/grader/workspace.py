@@ -115,10 +115,13 @@ def prepare_template(a: Assignment, work: Path, cell_timeout: int, db_url: str |
     return fp
 
 
-def save_result(student_dir: Path, fp: str, digest: str, row: dict[str, object], feedback: list[str]) -> None:
-    """Write ``result.json`` atomically (a run killed half-way leaves no half-result behind)."""
+def save_result(student_dir: Path, fp: str, digest: str, row: dict[str, object], feedback: list[str],
+                messages: dict[str, str] | None = None) -> None:
+    """Write ``result.json`` atomically (a run killed half-way leaves no half-result behind); ``messages``
+    (grade id -> why points were lost) are kept next to the row, which is ``grades.csv``'s."""
     tmp = student_dir / f"{RESULT_NAME}.tmp"
-    tmp.write_text(json.dumps({"fingerprint": fp, "digest": digest, "row": row, "feedback": feedback}))
+    tmp.write_text(json.dumps({"fingerprint": fp, "digest": digest, "row": row, "feedback": feedback,
+                               "messages": dict(messages or {})}))
     tmp.replace(student_dir / RESULT_NAME)
 
 
@@ -134,3 +137,12 @@ def load_result(student_dir: Path, fp: str, digest: str) -> dict[str, object] | 
     if not all((student_dir / "feedback" / name).is_file() for name in saved.get("feedback", [])):
         return None
     return saved["row"]
+
+
+def load_messages(student_dir: Path) -> dict[str, str]:
+    """The messages saved with the result (grade id -> why points were lost); {} where there are none."""
+    try:
+        saved = json.loads((student_dir / RESULT_NAME).read_text()).get("messages") or {}
+    except (OSError, ValueError, AttributeError):
+        return {}
+    return {str(gid): str(why) for gid, why in saved.items()} if isinstance(saved, dict) else {}
