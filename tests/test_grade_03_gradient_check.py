@@ -194,3 +194,33 @@ def check_feedback_summary(out, student, lost):
 
 def test_feedback_summary_names_every_part_with_points_and_why(graded):
     check_feedback_summary(graded[0], WRONG, CH.mutants[WRONG][1])
+
+
+@pytest.mark.browser
+def test_feedback_page_renders_its_equations_with_no_network(graded):
+    """The page alone, opened from disk in an offline Chromium that refuses every request that is not
+    the file itself: every equation typeset by the inlined MathJax (SVG), none left as raw TeX."""
+    import chromium
+    from playwright.sync_api import sync_playwright
+
+    page_path = graded[0] / "feedback" / WRONG / f"{CH.notebook}.html"
+    requests, errors = [], []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium.executable(), args=chromium.LAUNCH_ARGS)
+        try:
+            page = browser.new_context(offline=True).new_page()
+            page.route("**/*", lambda route: route.continue_() if route.request.url.startswith("file://")
+                       else (requests.append(route.request.url), route.abort()))
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(page_path.as_uri())
+            page.wait_for_function("window.MathJax && MathJax.startup && MathJax.startup.promise", timeout=60000)
+            page.evaluate("MathJax.startup.promise")
+            typeset = page.evaluate("document.querySelectorAll('mjx-container svg').length")
+            math_errors = page.evaluate("document.querySelectorAll('[data-mjx-error], mjx-merror').length")
+            raw = page.evaluate(r"(document.querySelector('#notebook') || document.body).innerText"
+                                r".match(/\$[^$\n]{1,40}\$/g)")
+        finally:
+            browser.close()
+    assert requests == [] and errors == [], (requests, errors)
+    assert typeset > 0 and math_errors == 0 and not raw, (typeset, math_errors, raw)  # no raw $...$ left
