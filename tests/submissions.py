@@ -54,6 +54,14 @@ def load(assignment, notebook, where):
     return nbformat.read(ROOT / where / assignment / f"{notebook}.ipynb", as_version=4)
 
 
+def without_metadata(nb):
+    """A copy of ``nb`` with every cell's nbgrader metadata removed (a student's paste into a fresh notebook)."""
+    nb = copy.deepcopy(nb)
+    for cell in nb.cells:
+        cell.metadata.pop("nbgrader", None)
+    return nb
+
+
 def correct_submission(assignment, notebook, edits=None):
     """The released notebook with every stub filled by the instructor's code, then ``edits`` applied.
 

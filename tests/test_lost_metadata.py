@@ -6,7 +6,6 @@ graded by matching their cells to the assignment's answer cells by the names tho
 the same mistake loses with its metadata intact, and the row says what was done.
 """
 
-import copy
 import csv
 
 import pytest
@@ -21,13 +20,6 @@ pytestmark = [pytest.mark.slow]
 NB3 = f"{CH3.notebook}.ipynb"
 # test_grade_03's known-wrong one-sided difference, with the test cells it must lose there.
 WRONG_EDITS, WRONG_LOST = CH3.mutants["one_sided_difference"]
-
-
-def without_metadata(nb):
-    nb = copy.deepcopy(nb)
-    for cell in nb.cells:
-        cell.metadata.pop("nbgrader", None)
-    return nb
 
 
 def answers(nb):
@@ -61,11 +53,11 @@ def graded3(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("lost_metadata")
     correct = subs.correct_submission(CH3.assignment, CH3.notebook)
     wrong = subs.correct_submission(CH3.assignment, CH3.notebook, WRONG_EDITS)
-    subs.write(without_metadata(correct), tmp / "class" / "stripped" / NB3)
+    subs.write(subs.without_metadata(correct), tmp / "class" / "stripped" / NB3)
     subs.write(fresh_notebook(correct), tmp / "class" / "fresh" / NB3)
     subs.write(fresh_notebook(wrong), tmp / "class" / "fresh_wrong" / NB3)
     subs.write(subs.drop_cell(correct, "relative_error"), tmp / "class" / "lost_answer_cell" / NB3)
-    subs.write(without_metadata(subs.load(CH3.assignment, CH3.notebook, "exercises")),
+    subs.write(subs.without_metadata(subs.load(CH3.assignment, CH3.notebook, "exercises")),
                tmp / "class" / "stripped_blank" / NB3)
     return tmp / "out", grade(tmp / "class", tmp / "out", CH3.assignment)
 

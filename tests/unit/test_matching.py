@@ -41,13 +41,6 @@ def _assignment(stubbed: bool) -> nbformat.NotebookNode:
 SOLUTION, RELEASED = _assignment(stubbed=False), _assignment(stubbed=True)
 
 
-def _plain(nb):
-    nb = copy.deepcopy(nb)
-    for cell in nb.cells:
-        cell.metadata.pop("nbgrader", None)
-    return nb
-
-
 def _gids(nb):
     return [c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells]
 
@@ -114,7 +107,7 @@ def test_a_deleted_answer_cell_that_nothing_defines_is_graded_as_it_is():
 
 
 def test_a_notebook_that_lost_all_metadata_is_rebuilt_from_the_released_copy():
-    rebuilt = restore_answers(_plain(SOLUTION), SOLUTION, RELEASED)
+    rebuilt = restore_answers(subs.without_metadata(SOLUTION), SOLUTION, RELEASED)
     assert rebuilt.notes == ["nbgrader metadata was missing: 2 answer cells matched by the names they define (f, g, G)"]
     assert _gids(rebuilt.notebook) == _gids(RELEASED)
     assert [c.source for c in rebuilt.notebook.cells] == [c.source for c in SOLUTION.cells]
@@ -195,7 +188,7 @@ def test_a_released_copy_without_cell_ids_gets_none():
 def test_a_course_notebook_without_metadata_is_rebuilt_into_the_correct_submission(assignment, notebook):
     correct = subs.correct_submission(assignment, notebook)
     solution, released = subs.load(assignment, notebook, "solutions"), subs.load(assignment, notebook, "exercises")
-    stripped = _plain(correct)
+    stripped = subs.without_metadata(correct)
     assert strip_unknown_grade_ids(stripped, set(_by_gid(solution)), note_missing=False) == []
     rebuilt = restore_answers(stripped, solution, released)
     assert [(c.id, c.source) for c in rebuilt.notebook.cells] == [(c.id, c.source) for c in correct.cells]
