@@ -154,10 +154,15 @@ def test_a_kernel_that_fails_to_start_is_started_again(tmp_path, monkeypatch):
 
 
 def test_throughput_benchmark_runs():
-    """Smoke test of benchmarks/grading_throughput.py (the figures themselves are in the notes)."""
+    """Smoke test of benchmarks/grading_throughput.py, every part (local, Dask, plain nbgrader); the figures
+    themselves are in the notes."""
     proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "grading_throughput.py"), "--n", "2",
                            "--workers", "1", "--no-postgres"], cwd=ROOT, env=tool_env(), capture_output=True,
                           text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
-    row = [line.split() for line in proc.stdout.splitlines() if line.strip().startswith("SQLite")]
-    assert row and row[0][1] == "1" and float(row[0][3]) > 0 and row[0][4] == "0", proc.stdout
+    rows = {line[:22].strip(): line[22:].split() for line in proc.stdout.splitlines() if line.startswith(" ")}
+    # run: slots, seconds, per minute, /min/core, flagged, sandbox
+    local, dask, plain = rows.get("local"), rows.get("Dask (machine)"), rows.get("plain nbgrader")
+    assert local and local[0] == "1" and float(local[2]) > 0 and local[4] == "0", proc.stdout
+    assert dask and dask[0] == "1" and float(dask[2]) > 0 and "grades as local" in " ".join(dask), proc.stdout
+    assert plain and float(plain[2]) > 0 and "scores as ours 2/2" in " ".join(plain), proc.stdout

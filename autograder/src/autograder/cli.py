@@ -1,6 +1,7 @@
 """``python -m autograder``: the instructor's command line (argument parsing and dispatch only)."""
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -48,6 +49,10 @@ def parser() -> argparse.ArgumentParser:
                         "SQLite gradebook per student under --out)")
     p.add_argument("--memory", type=positive_int, default=4096, metavar="MB",
                    help="memory one submission may use while it is graded (default 4096)")
+    p.add_argument("--scheduler", default=os.environ.get("AUTOGRADER_SCHEDULER") or None, metavar="ADDRESS",
+                   help="grade on the workers of this Dask scheduler, e.g. tcp://HOST:8786 (default "
+                        "$AUTOGRADER_SCHEDULER; none: grade here); --workers is then ignored (the workers' "
+                        "--resources grade=N are the slots) and --db-url refused")
     p.add_argument("--canvas-gradebook", type=Path, default=None, metavar="EXPORT.csv",
                    help="Canvas' gradebook export (Grades > Export): write OUT/canvas_gradebook.csv with this "
                         "assignment's column filled, matched by Canvas user id, for Canvas' gradebook import")
@@ -100,7 +105,8 @@ def run_grade(args: argparse.Namespace) -> None:
     plan = handback.check(out, args.assignment, canvas=args.canvas_gradebook, moodle=args.moodle_worksheet,
                           column=args.gradebook_column, missing_zero=args.missing_zero)
     results = grade(args.assignment, args.submissions, out, cell_timeout=args.timeout, workers=args.workers,
-                    force=args.force, sandbox_mode=args.sandbox, memory_mb=args.memory, db_url=args.db_url)
+                    force=args.force, sandbox_mode=args.sandbox, memory_mb=args.memory, db_url=args.db_url,
+                    scheduler=args.scheduler)
     if plan is not None:
         handback.hand_back(plan, load_assignment(args.assignment), results, out)
 

@@ -52,17 +52,24 @@ class GradingRun:
 
 def grade(assignment: str, submissions: Path, out: Path, *, cell_timeout: int = CELL_TIMEOUT,
           root: Path | None = None, log: Log = print, workers: int | None = None, force: bool = False,
-          sandbox_mode: str = "auto", memory_mb: int = 4096, db_url: str | None = None) -> list[Result]:
+          sandbox_mode: str = "auto", memory_mb: int = 4096, db_url: str | None = None,
+          scheduler: str | None = None) -> list[Result]:
     """Grade every submission; return the results (also written to ``out``).
 
     ``workers`` students are graded at a time (default: the number of cores). A student's result
     is kept in ``out/course/students/<id>/result.json`` with a hash of the submission and the
     run's fingerprint: grading the same input again re-uses it (``force`` re-grades), a late
     submission is graded alone, and a run that was killed half-way resumes where it stopped.
+    ``scheduler`` (a Dask scheduler's address, ``tcp://HOST:8786``): the students are graded on that
+    cluster's workers (:mod:`.cluster`; ``workers`` is then the cluster's ``grade`` slots) and
+    everything else stays here.
     """
     t_start = time.monotonic()
     if int(cell_timeout) < 1:
         raise GraderError(f"the cell timeout must be at least 1 s, not {cell_timeout}")
+    if scheduler and db_url:
+        raise GraderError("--db-url cannot be used with --scheduler: on a cluster this grader is the only writer, "
+                          "and each student's SQLite gradebook comes back from the worker that graded them")
     a = load_assignment(assignment, checkout(root))
     mathjax_js()  # feedback pages inline MathJax: where it is missing, say so now, not after the first student
     if db_url:
@@ -76,15 +83,19 @@ def grade(assignment: str, submissions: Path, out: Path, *, cell_timeout: int = 
             raise GraderError(f"no student found in {submissions}")
         work = out / "course"
         fingerprint = prepare_template(a, work, cell_timeout, db_url)
-        workers = max(1, int(workers or cpu_count()))
         wall_limit = a.n_cells * cell_timeout + WALL_MARGIN
-        with Isolation(sandbox_mode, work, workers, memory_mb, cell_timeout, wall_limit, log) as iso:
-            run = GradingRun(a, work, cell_timeout, wall_limit, fingerprint, os.urandom(8).hex(), db_url, iso)
-            results, todo = kept_results(run, students, force)
-            log(f"grading {a.name}: {len(students)} submission(s), {len(todo)} to grade, {len(results)} unchanged "
-                f"since the last run; {len(a.tests)} test cells, {a.max_score:g} points, cell timeout "
-                f"{cell_timeout} s, {min(workers, max(1, len(todo)))} worker(s)")
-            results.update(grade_all(run, todo, workers, log))
+        if scheduler:
+            results, todo = grade_on_cluster(scheduler, a, work, fingerprint, students, force, cell_timeout,
+                                             wall_limit, sandbox_mode, memory_mb, log)
+        else:
+            workers = max(1, int(workers or cpu_count()))
+            with Isolation(sandbox_mode, work, workers, memory_mb, cell_timeout, wall_limit, log) as iso:
+                run = GradingRun(a, work, cell_timeout, wall_limit, fingerprint, os.urandom(8).hex(), db_url, iso)
+                results, todo = kept_results(run, students, force)
+                log(f"grading {a.name}: {len(students)} submission(s), {len(todo)} to grade, {len(results)} "
+                    f"unchanged since the last run; {len(a.tests)} test cells, {a.max_score:g} points, cell timeout "
+                    f"{cell_timeout} s, {min(workers, max(1, len(todo)))} worker(s)")
+                results.update(grade_all(run, todo, workers, log))
         ordered = [results[st.id] for st in students]
         collect_feedback(a, students, work, out)
         write_grades(a, ordered, out)
@@ -111,18 +122,45 @@ def log_intake(intake: Intake, log: Log) -> None:
 
 def kept_results(run: GradingRun, students: list[Student], force: bool) -> tuple[dict[str, Result], list[Student]]:
     """(the saved results still valid, by student id; the students to grade now)."""
+    return keep_results(run.assignment, run.work, run.fingerprint, run.isolation.on, students, force)
+
+
+def keep_results(a: Assignment, work: Path, fingerprint: str, sandboxed: bool, students: list[Student],
+                 force: bool) -> tuple[dict[str, Result], list[Student]]:
+    """:func:`kept_results` for a run graded with ``fingerprint`` in ``work``, in the sandbox if ``sandboxed``."""
     kept, todo = {}, []
     for st in students:
-        row = None if force else load_result(run.work / "students" / st.id, run.fingerprint, st.digest)
-        previous = None if row is None else Result.from_row(row, run.assignment)
-        if previous is not None and run.isolation.on and not previous.sandboxed:
+        row = None if force else load_result(work / "students" / st.id, fingerprint, st.digest)
+        previous = None if row is None else Result.from_row(row, a)
+        if previous is not None and sandboxed and not previous.sandboxed:
             previous = None  # graded unsandboxed before: grade it in the sandbox now
         if previous is None:
             todo.append(st)
         else:
-            previous.messages = load_messages(run.work / "students" / st.id)
+            previous.messages = load_messages(work / "students" / st.id)
             kept[st.id] = previous
     return kept, todo
+
+
+def grade_on_cluster(scheduler: str, a: Assignment, work: Path, fingerprint: str, students: list[Student],
+                     force: bool, cell_timeout: int, wall_limit: float, sandbox_mode: str, memory_mb: int,
+                     log: Log) -> tuple[dict[str, Result], list[Student]]:
+    """The kept results and the students graded on the Dask cluster at ``scheduler`` (:mod:`.cluster`), as
+    ``grade`` has them locally: (every result by student id, the students graded now)."""
+    from .. import course_root
+    from .cluster import Coordinator
+    from .cluster.plugin import ClusterSettings
+
+    root = course_root()
+    settings = ClusterSettings(a.name, int(cell_timeout), sandbox_mode, int(memory_mb), wall_limit, fingerprint)
+    with Coordinator(scheduler, a, settings, os.urandom(8).hex(), root / "nbgrader_config.py" if root else None,
+                     log) as cluster:
+        results, todo = keep_results(a, work, fingerprint, cluster.sandboxed, students, force)
+        log(f"grading {a.name}: {len(students)} submission(s), {len(todo)} to grade, {len(results)} unchanged "
+            f"since the last run; {len(a.tests)} test cells, {a.max_score:g} points, cell timeout {cell_timeout} s, "
+            f"{cluster.slots} slot(s) on the cluster {scheduler}")
+        results.update(cluster.grade(work, todo))
+    return results, todo
 
 
 def grade_all(run: GradingRun, todo: list[Student], workers: int, log: Log) -> dict[str, Result]:

@@ -61,11 +61,14 @@ def check_db_url(db_url: str) -> None:
         raise GraderError(f"cannot open the gradebook at {db_url}: {type(exc).__name__}: {str(exc)[:300]}") from None
 
 
-def grading_fingerprint(a: Assignment, cell_timeout: int, db_url: str | None = None) -> str:
-    """The fingerprint of this assignment graded with these settings by this code."""
+def grading_fingerprint(a: Assignment, cell_timeout: int, db_url: str | None = None,
+                        course_config: Path | None = None) -> str:
+    """The fingerprint of this assignment graded with these settings by this code (``course_config``:
+    the course's ``nbgrader_config.py``, default the checkout's; a cluster worker gets the coordinator's)."""
     root = course_root()
-    return fingerprint(a.source, f"timeout={int(cell_timeout)} db={db_url or 'sqlite'}",
-                       course_config=root / "nbgrader_config.py" if root else None)
+    if course_config is None and root:
+        course_config = root / "nbgrader_config.py"
+    return fingerprint(a.source, f"timeout={int(cell_timeout)} db={db_url or 'sqlite'}", course_config=course_config)
 
 
 def write_nbgrader_config(course_dir: Path, cell_timeout: int, skip: Sequence[tuple[str, str]] = (),
@@ -86,13 +89,14 @@ def write_nbgrader_config(course_dir: Path, cell_timeout: int, skip: Sequence[tu
     )
 
 
-def prepare_template(a: Assignment, work: Path, cell_timeout: int, db_url: str | None = None) -> str:
+def prepare_template(a: Assignment, work: Path, cell_timeout: int, db_url: str | None = None,
+                     course_config: Path | None = None) -> str:
     """Prepare ``work/template``, the assignment as an nbgrader course with a gradebook; return its fingerprint.
 
     Re-used while the assignment, the cell timeout and the grading code are unchanged; otherwise
     rebuilt, and every student's earlier result becomes stale (its fingerprint no longer matches).
     """
-    fp = grading_fingerprint(a, cell_timeout, db_url)
+    fp = grading_fingerprint(a, cell_timeout, db_url, course_config)
     tdir = work / "template"
     stamp = tdir / "ready.json"
     try:
