@@ -16,6 +16,8 @@ carrying this cluster's token in its environment is still alive.
 Needs root (the mounts) and util-linux's ``unshare``: :func:`problem` says why not, or None.
 """
 
+import contextlib
+import glob
 import json
 import os
 import shlex
@@ -102,6 +104,10 @@ class Cluster:
     address: str = ""
     scheduler: subprocess.Popen | None = None
     workers: list[Worker] = field(default_factory=list)
+    # The grader's cgroups present before the cluster started: those its workers add are removed at close.
+    # A worker killed with SIGKILL (a lost machine) cannot remove its slots' cgroups, and the grader's own
+    # clean-up of stale ones (sandbox/cgroups.remove_stale) goes by pid, which a worker's PID namespace hides.
+    cgroups_before: set[str] = field(default_factory=lambda: set(grader_cgroups()))
 
     def _env(self, extra: dict | None = None) -> dict:
         env = dict(tool_env(), **{TOKEN_VAR: self.token})
@@ -202,6 +208,26 @@ class Cluster:
                   lambda: not self.leftovers(), 30)
         except RuntimeError as exc:
             raise RuntimeError(f"{exc}: pids {self.leftovers()}") from None
+        for path in sorted(set(grader_cgroups()) - self.cgroups_before, key=len, reverse=True):
+            folder = Path(path)
+            with contextlib.suppress(OSError):
+                for pid in (folder / "cgroup.procs").read_text().split():
+                    with contextlib.suppress(ProcessLookupError, ValueError):
+                        os.kill(int(pid), signal.SIGKILL)
+            for _ in range(50):
+                try:
+                    folder.rmdir()
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    time.sleep(0.1)
+
+
+def grader_cgroups() -> list[str]:
+    """The sandbox's slot cgroups on this machine (cgroup v1 and v2 layouts, as test_hostile looks for them)."""
+    return [p for depth in range(4) for p in glob.glob("/sys/fs/cgroup/*/" + "*/" * depth + "autograder-*")
+            + glob.glob("/sys/fs/cgroup/" + "*/" * depth + "autograder-*")]
 
 
 # ---- run on a worker (``client.run(f, workers=[...])``): what it is doing, what it did

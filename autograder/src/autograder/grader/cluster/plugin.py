@@ -146,10 +146,16 @@ class GraderPlugin(WorkerPlugin):
         g, self.grading = self.grading, None
         if g is None:
             return
-        for slot, pool in g.threads.items():
-            pool.submit(g.nb_workers[slot].stop).result()
-            pool.shutdown(wait=True)
-        g.isolation.close()
+        try:
+            for slot, pool in g.threads.items():
+                try:
+                    worker_process = g.nb_workers.get(slot)
+                    if worker_process is not None:
+                        pool.submit(worker_process.stop).result()
+                finally:
+                    pool.shutdown(wait=True)
+        finally:  # whatever failed above, the sandbox's cgroups and runtime folders go
+            g.isolation.close()
 
     def status(self) -> WorkerStatus:
         iso = self.grading.isolation if self.grading else None
