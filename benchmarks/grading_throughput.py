@@ -17,13 +17,14 @@ Parts (all by default):
   slots in all, graded through the CLI (`grade --scheduler ADDRESS`). `--dask-layout machine`
   (default) is one worker process with `--nthreads W --resources grade=W`, how one machine of a real
   cluster is started and the same shape as the local run (one process, one sandbox, W slots), so
-  the difference is Dask's own cost: shipping the assignment and the submissions as bytes, the
-  worker's template, the identity check, scheduling, the results coming back. `slots` is W worker
+  the difference is Dask's own cost: shipping the assignment, its prepared template and the
+  submissions as bytes, the identity check, scheduling, the results coming back. `slots` is W worker
   processes with one slot each (more processes, a template each). The cluster's start is not
   timed (a real cluster is up before `grade`); the grades must equal the local run's.
 - nbgrader: the baseline, plain `nbgrader autograde` of the same class in a throw-away course (the
   stock preprocessors: no sandbox, no cross-check, no feedback pages, one process, one kernel per
-  notebook); `nbgrader generate_feedback` is timed apart. Our figures per core are compared to it.
+  notebook; the caller's environment, without the grader's one-BLAS-thread default);
+  `nbgrader generate_feedback` is timed apart. Our figures per core are compared to it.
 
 The last lines say where one local submission's time goes, from the files' birth and change
 times in out/course/students/<id>/ (no timing code in the grader): hints, measured on whatever
@@ -178,11 +179,23 @@ c.Execute.timeout = {timeout}
 """
 
 
+def stock_env():
+    """The environment plain nbgrader runs in: the caller's, without the grader's own defaults
+    (``processes.ONE_BLAS_THREAD``, where the caller's shell does not set it)."""
+    from autograder.grader.processes import ONE_BLAS_THREAD
+
+    e = env()
+    for key in ONE_BLAS_THREAD:
+        if key not in os.environ:
+            e.pop(key, None)
+    return e
+
+
 def nbgrader(args_, course: Path, timeout=None):
     """Run ``python -m nbgrader ARGS`` in ``course``; return its seconds (exit on failure)."""
     t0 = time.monotonic()
-    proc = subprocess.run([sys.executable, "-m", "nbgrader", *args_], cwd=course, env=env(), capture_output=True,
-                          text=True, timeout=timeout)
+    proc = subprocess.run([sys.executable, "-m", "nbgrader", *args_], cwd=course, env=stock_env(),
+                          capture_output=True, text=True, timeout=timeout)
     seconds = time.monotonic() - t0
     if proc.returncode != 0:
         raise SystemExit(f"nbgrader {' '.join(args_)} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")

@@ -114,7 +114,8 @@ def coordinator(address, tmp_path):
     a = load_assignment(CH.assignment)
     fp = prepare_template(a, tmp_path / "course", CH.timeout)
     settings = ClusterSettings(a.name, CH.timeout, "auto", 4096, a.n_cells * CH.timeout + WALL_MARGIN, fp)
-    return Coordinator(address, a, settings, os.urandom(8).hex(), subs.ROOT / "nbgrader_config.py", log=print)
+    return Coordinator(address, a, settings, os.urandom(8).hex(), subs.ROOT / "nbgrader_config.py", tmp_path / "course",
+                       log=print)
 
 
 def test_a_skewed_worker_is_refused_by_name(cluster, tmp_path):

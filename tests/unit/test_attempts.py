@@ -209,3 +209,51 @@ def test_cells_stopped_by_the_timeout_are_noted(loop, tmp_path):
     nbformat.write(nbformat.v4.new_notebook(cells=[_output_cell("t2", timeout, "c1")]), autograded / "nb.ipynb")
     attempt, _ = loop([(["start nb:1\tcell 1"], 0, "")], [{"t1": 1.0, "t2": 0.0}])
     assert attempt.failure is None and attempt.notes == ["cell 't2' was stopped after 10 s"]
+
+
+def test_scores_are_read_as_nbgrader_finds_them(tmp_path):
+    """One query (read_scores) against the oracle: nbgrader's own Gradebook.find_grade, cell by cell."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    url = f"sqlite:///{tmp_path / 'gradebook.db'}"
+    cells = [("nb", "t_auto"), ("nb", "t_zero"), ("nb", "t_manual"), ("nb", "t_unscored"), ("other", "t_auto")]
+    with Gradebook(url) as gb:
+        gb.add_assignment("01_x")
+        gb.add_assignment("02_y")  # same cell names in another assignment: never read
+        for assignment_name in ("01_x", "02_y"):
+            for nb in ("nb", "other"):
+                gb.add_notebook(nb, assignment_name)
+            for nb, gid in cells:
+                gb.add_grade_cell(gid, nb, assignment_name, max_score=3, cell_type="code")
+        for sid in ("alice", "bob"):
+            gb.add_student(sid)
+            for assignment_name in ("01_x", "02_y"):
+                gb.add_submission(assignment_name, sid)
+        plan = {("alice", "01_x", "nb", "t_auto"): (2.0, False), ("alice", "01_x", "nb", "t_zero"): (0.0, False),
+                ("alice", "01_x", "nb", "t_manual"): (1.0, True), ("alice", "01_x", "other", "t_auto"): (3.0, False),
+                ("bob", "01_x", "nb", "t_auto"): (1.5, False), ("alice", "02_y", "nb", "t_unscored"): (3.0, False)}
+        for (sid, assignment_name, nb, gid), (auto, manual) in plan.items():
+            g = gb.find_grade(gid, nb, assignment_name, sid)
+            g.auto_score, g.needs_manual_grade = auto, manual
+        gb.db.commit()
+
+    def oracle(student):
+        found = {}
+        with Gradebook(url) as gb:
+            for t in tests:
+                try:
+                    g = gb.find_grade(t.grade_id, t.notebook, "01_x", student)
+                except MissingEntry:
+                    continue
+                if g.auto_score is not None and not g.needs_manual_grade:
+                    found[t.grade_id] = float(g.auto_score)
+        return found
+
+    tests = [assignment.TestCell(gid, nb, 3.0) for nb, gid in cells if nb == "nb"] + \
+        [assignment.TestCell("t_absent", "nb", 1.0)]
+    assert attempts.read_scores(url, "01_x", "alice", tests) == oracle("alice") == {"t_auto": 2.0, "t_zero": 0.0}
+    assert attempts.read_scores(url, "01_x", "bob", tests) == oracle("bob") == {"t_auto": 1.5}
+    assert attempts.read_scores(url, "01_x", "carol", tests) == oracle("carol") == {}  # never submitted
+    other = [assignment.TestCell("t_auto", "other", 3.0)]
+    assert attempts.read_scores(url, "01_x", "alice", other) == {"t_auto": 3.0}
+    assert attempts.read_scores(f"sqlite:///{tmp_path / 'none.db'}", "01_x", "alice", tests) == {}

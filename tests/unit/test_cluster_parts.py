@@ -15,7 +15,8 @@ from autograder.grader.cluster.plugin import pack_assignment, unpack_assignment
 from autograder.grader.cluster.protocol import GradedStudent, StudentTask
 from autograder.grader.results import Result, Status
 from autograder.grader.submissions import Student
-from autograder.grader.workspace import RESULT_NAME, load_messages, load_result
+from autograder.grader.workspace import (RESULT_NAME, grading_fingerprint, install_template, load_messages,
+                                        load_result)
 
 pytestmark: list = []  # unit tests: no kernel, no marker
 
@@ -101,6 +102,33 @@ def test_the_assignment_bundle_unpacks_to_the_same_files(tmp_path):
     config = tmp_path / "nbgrader_config.py"
     config.write_text("c = get_config()\n")
     a = Assignment("01_x", src, ["nb"], PARTS, {}, 1)
-    unpack_assignment(pack_assignment(a, config), tmp_path / "worker")
+    template = tmp_path / "course" / "template"  # as prepare_template leaves it
+    for name in ("source/01_x/nb.ipynb", "release/01_x/nb.ipynb", "gradebook.db", "ready.json",
+                 "nbgrader_config.py", "generate_assignment.log"):
+        (template / name).parent.mkdir(parents=True, exist_ok=True)
+        (template / name).write_text(name)
+    unpack_assignment(pack_assignment(a, config, tmp_path / "course"), tmp_path / "worker")
     got = sorted(str(p.relative_to(tmp_path / "worker")) for p in (tmp_path / "worker").rglob("*") if p.is_file())
-    assert got == ["nbgrader_config.py", "solutions/01_x/data/table.csv", "solutions/01_x/nb.ipynb"]
+    # the template travels without what names the coordinator's folders (its config, stamp and log)
+    assert got == ["nbgrader_config.py", "solutions/01_x/data/table.csv", "solutions/01_x/nb.ipynb",
+                   "template/gradebook.db", "template/release/01_x/nb.ipynb", "template/source/01_x/nb.ipynb"]
+    assert (tmp_path / "worker" / "template" / "gradebook.db").read_text() == "gradebook.db"
+
+
+def test_a_shipped_template_is_installed_with_this_machines_config_and_fingerprint(tmp_path):
+    src = tmp_path / "solutions" / "01_x"
+    src.mkdir(parents=True)
+    (src / "nb.ipynb").write_text("{}")
+    a = Assignment("01_x", src, ["nb"], PARTS, {}, 1)
+    prepared = tmp_path / "bundle" / "template"
+    for name in ("source/01_x/nb.ipynb", "release/01_x/nb.ipynb", "gradebook.db"):
+        (prepared / name).parent.mkdir(parents=True, exist_ok=True)
+        (prepared / name).write_text(name)
+    work = tmp_path / "worker" / "course"
+    fp = install_template(a, prepared, work, 7)
+    assert fp == grading_fingerprint(a, 7)  # this machine's own, for the caller to compare with the coordinator's
+    tdir = work / "template"
+    assert json.loads((tdir / "ready.json").read_text()) == {"fingerprint": fp}
+    config = (tdir / "nbgrader_config.py").read_text()
+    assert repr(str(tdir)) in config and "cell_timeout=7" in config  # names the worker's folder, not the coordinator's
+    assert (tdir / "release" / "01_x" / "nb.ipynb").read_text() == "release/01_x/nb.ipynb"

@@ -22,9 +22,19 @@ honest code those tests accept is accepted here too. A check covers the test cel
 depend on that function (``Check.tests``); where nbgrader awarded points on a test cell whose
 check failed, the submission is flagged, with the reason. This package holds the inputs and the
 wiring, never a solution: the solution comes from ``solutions/`` at grading time.
+
+The names below load on first use: the child (``python -I -m autograder.crosscheck``, twice per
+submission) imports only what it runs, not the engine and the sandbox that start it.
 """
 
-from .engine import run, seed_for
-from .spec import available
+import importlib
 
-__all__ = ["available", "run", "seed_for"]
+_LAZY = {"run": "engine", "seed_for": "engine", "available": "spec"}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

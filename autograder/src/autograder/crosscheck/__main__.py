@@ -1,4 +1,5 @@
-"""``python -I -m autograder.crosscheck ASSIGNMENT CELLS INPUTS RESULTS``: the child (:mod:`.child`)."""
+"""``python -I -m autograder.crosscheck ASSIGNMENT CELLS INPUTS RESULTS`` (or ``--serve ASSIGNMENT``):
+the child (:mod:`.child`)."""
 
 import os
 

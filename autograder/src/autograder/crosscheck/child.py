@@ -1,4 +1,5 @@
-"""What runs next to student code: ``python -I -m autograder.crosscheck ASSIGNMENT CELLS INPUTS RESULTS``.
+"""What runs next to student code: ``python -I -m autograder.crosscheck ASSIGNMENT CELLS INPUTS RESULTS``
+(or ``--serve ASSIGNMENT``: the solution oracle, :mod:`.oracle`).
 
 In the sandbox it runs a submission's code cells; outside it, in a process of its own, the
 instructor's. It is a plain Python interpreter (no IPython: no input transformers, no magics) that
@@ -7,6 +8,7 @@ arrays (:mod:`.npz`). Every cell and every call has a time limit (SIGALRM).
 """
 
 import json
+import os
 import signal
 import sys
 import traceback
@@ -97,11 +99,42 @@ def child(assignment: str, cells_path: Path, inputs_path: Path, results_path: Pa
     npz.save(Path(results_path), npz.pack_results(returned, errors, cell_errors))
 
 
+def serve(assignment: str) -> None:
+    """The solution oracle (:mod:`.oracle`): run the instructor's cells once, then answer requests.
+
+    The first line on stdin is the cells (a JSON list of sources); each later line is a request,
+    ``[INPUTS, RESULTS]`` (two paths, as JSON). The answer is the results file, as :func:`child`
+    writes it, then the line ``done`` on stdout. Only the instructor's code runs here, never a
+    student's.
+    """
+    requests, replies = os.fdopen(os.dup(0), "r"), os.fdopen(os.dup(1), "w")
+    devnull = os.open(os.devnull, os.O_RDWR)
+    os.dup2(devnull, 0)  # what the cells print or read never mixes with the requests and answers
+    os.dup2(devnull, 1)
+    checks, suite = spec.checks(assignment), spec.SUITES[assignment]
+    cells = json.loads(requests.readline())
+    namespace: Namespace = {"__name__": "__main__"}
+    cell_errors = run_cells(cells, namespace, suite.call_seconds * CELL_CALLS)
+    for line in requests:
+        inputs_path, results_path = json.loads(line)
+        returned, errors = call_checks(checks, namespace, npz.load(Path(inputs_path)), suite.call_seconds)
+        npz.save(Path(results_path), npz.pack_results(returned, errors, cell_errors))
+        replies.write(f"{SERVED}\n")
+        replies.flush()
+
+
+SERVED = "done"
+
+
 def main(argv: list[str] | None = None) -> int:
     """The child's command line; its exit status (1: it failed, with a traceback on stderr)."""
-    assignment, cells, inputs, results = sys.argv[1:] if argv is None else argv
+    args = sys.argv[1:] if argv is None else argv
     try:
-        child(assignment, Path(cells), Path(inputs), Path(results))
+        if args[:1] == ["--serve"]:
+            serve(args[1])
+        else:
+            assignment, cells, inputs, results = args
+            child(assignment, Path(cells), Path(inputs), Path(results))
     except BaseException:  # noqa: BLE001
         traceback.print_exc()
         return 1

@@ -3,10 +3,12 @@
 The submission's code cells (not its test cells, and not the cells the grader had to skip) run in
 the sandbox; the instructor's solution cells run at the same time on their own copy of the same
 inputs, in a plain process that never sees student code (a process, so that the grader never
-imports what a solution imports: TensorFlow, for chapter 5). Both are ``python -I -m
+imports what a solution imports: TensorFlow, for chapter 5; a long-lived one per grading slot,
+:mod:`.oracle`, so that it starts once, not once per submission). Both are ``python -I -m
 autograder.crosscheck`` (:mod:`.child`); the grader, which never ran student code, compares.
 """
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -23,9 +25,10 @@ from typing import IO, TYPE_CHECKING
 import numpy as np
 
 from .. import sandbox
-from ..grader.processes import kill_group, spawn
+from ..grader.processes import kill_group, spawn, with_one_blas_thread
 from . import npz, spec
 from .compare import compare
+from .oracle import SolutionOracle
 
 if TYPE_CHECKING:
     from nbformat import NotebookNode
@@ -57,8 +60,9 @@ def solution_cells(nb: "NotebookNode") -> list[str]:
 
 
 def child_env() -> dict[str, str]:
-    """The environment of both children: as nbgrader's (``NBGRADER_EXECUTION``), with fixed hashing."""
-    return dict(os.environ, NBGRADER_EXECUTION="autograde", PYTHONHASHSEED="0")
+    """The environment of both children: as nbgrader's (``NBGRADER_EXECUTION``), with fixed hashing and
+    one BLAS thread, as the kernels have."""
+    return with_one_blas_thread(dict(os.environ, NBGRADER_EXECUTION="autograde", PYTHONHASHSEED="0"))
 
 
 @dataclass
@@ -132,25 +136,28 @@ def could_not_run(assignment: str, detail: list[str]) -> npz.Results:
 
 def run(assignment: str, submitted_nb: "NotebookNode", solution_nb: "NotebookNode", scores: dict[str, float],
         points: dict[str, float], seed: int, workdir: Path | str, *, skip: Collection[int] = (),
-        sandbox_settings: sandbox.Settings | None = None) -> tuple[list[str], list[str]]:
+        sandbox_settings: sandbox.Settings | None = None,
+        oracle: SolutionOracle | None = None) -> tuple[list[str], list[str]]:
     """Cross-check one submission; return (flag reasons, report lines), also written to ``workdir/report.txt``.
 
     The submission's cells run in ``workdir`` (in the sandbox of ``sandbox_settings``; None: a plain
     subprocess, for grading without the sandbox) while the solution runs, at the same time, on its
-    own copy of the inputs in a folder of its own. RuntimeError: the solution itself failed.
+    own copy of the inputs in ``oracle`` (the grading slot's :class:`.oracle.SolutionOracle`; None:
+    one for this call only). RuntimeError: the solution itself failed.
     """
     suite = spec.SUITES[assignment]
     workdir = Path(workdir)
     inputs = make_inputs(assignment, seed)
     deadline = time.monotonic() + suite.child_seconds
-    with (tempfile.TemporaryDirectory(prefix="agr-xc-") as cwd,
-          tempfile.TemporaryDirectory(prefix="agr-xc-ref-") as solution_dir):
+    with contextlib.ExitStack() as stack:
+        if oracle is None:
+            oracle = stack.enter_context(SolutionOracle())
+        cwd = stack.enter_context(tempfile.TemporaryDirectory(prefix="agr-xc-"))
+        answer = oracle.ask(assignment, solution_cells(solution_nb), inputs, child_env())
         submission_child = start_child(assignment, submission_cells(submitted_nb, skip), inputs, workdir, cwd,
                                        sandbox_settings)
-        solution_child = start_child(assignment, solution_cells(solution_nb), inputs, Path(solution_dir), solution_dir)
         submitted, detail = finish_child(submission_child, deadline, suite.child_seconds)
-        solution = checked_solution(assignment, *finish_child(solution_child, deadline + suite.child_seconds,
-                                                              suite.child_seconds))
+        solution = checked_solution(assignment, *answer.wait(deadline + suite.child_seconds, suite.child_seconds))
     if not submitted:
         submitted = could_not_run(assignment, detail)
     reasons, lines = compare(spec.checks(assignment), suite.calls_per_check, submitted, solution, scores, points)

@@ -12,7 +12,8 @@ How a grading run flows (one module per step):
 - :mod:`.student`: one student: their notebook in a private course copy, the autograde, the cross-check;
 - :mod:`.attempts`: the autograde loop (kernel-start retries, cells that kill the kernel skipped);
 - :mod:`.worker`: the long-lived nbgrader process (``python -m autograder.grader.worker --serve``);
-- :mod:`.preprocessors`, :mod:`.progress`, :mod:`.nbconfig`: what runs inside that nbgrader process;
+- :mod:`.preprocessors`, :mod:`.progress`, :mod:`.nbconfig`, :mod:`.kernels`, :mod:`.exporters`: what runs
+  inside that nbgrader process (the execution, its kernels without idle waits, the feedback's templates);
 - :mod:`.results`, :mod:`.messages`, :mod:`.feedback`: rows, ``grades.csv``, ``summary.md``, why each part
   lost points, feedback pages;
 - :mod:`.handback`: the grades written into a Canvas gradebook export or a Moodle grading worksheet;

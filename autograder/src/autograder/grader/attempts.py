@@ -94,18 +94,36 @@ def explain_failure(rc: int | None, log: str, limits: Limits) -> str:
 
 
 def read_scores(db_url: str, assignment: str, student_id: str, tests: list[TestCell]) -> dict[str, float]:
-    """The automatic scores the gradebook has for this student (test cells without one are left out)."""
-    from nbgrader.api import Gradebook, MissingEntry
+    """The automatic scores the gradebook has for this student (test cells without one are left out).
 
+    One query on nbgrader's tables (its own ORM classes name them), rather than a ``Gradebook``,
+    which inspects and creates the whole schema each time it is opened, and one ``find_grade`` per
+    test cell: it matters once per student.
+    """
+    import sqlalchemy
+    from nbgrader.api import Assignment, Grade, GradeCell, Notebook, SubmittedAssignment, SubmittedNotebook
+
+    query = (sqlalchemy.select(GradeCell.name, Notebook.name, Grade.auto_score, Grade.needs_manual_grade)
+             .select_from(Grade)
+             .join(GradeCell, Grade.cell_id == GradeCell.id)
+             .join(SubmittedNotebook, Grade.notebook_id == SubmittedNotebook.id)
+             .join(Notebook, SubmittedNotebook.notebook_id == Notebook.id)
+             .join(SubmittedAssignment, SubmittedNotebook.assignment_id == SubmittedAssignment.id)
+             .join(Assignment, SubmittedAssignment.assignment_id == Assignment.id)
+             .where(Assignment.name == assignment, SubmittedAssignment.student_id == student_id))
+    engine = sqlalchemy.create_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            found = {(name, notebook): (auto, manual) for name, notebook, auto, manual in conn.execute(query)}
+    except sqlalchemy.exc.OperationalError:  # no gradebook, or not nbgrader's: nothing was graded
+        found = {}
+    finally:
+        engine.dispose()
     scores = {}
-    with Gradebook(db_url) as gb:
-        for t in tests:
-            try:
-                g = gb.find_grade(t.grade_id, t.notebook, assignment, student_id)
-            except MissingEntry:
-                continue
-            if g.auto_score is not None and not g.needs_manual_grade:
-                scores[t.grade_id] = float(g.auto_score)
+    for t in tests:
+        auto, needs_manual = found.get((t.grade_id, t.notebook), (None, True))
+        if auto is not None and not needs_manual:
+            scores[t.grade_id] = float(auto)
     return scores
 
 

@@ -52,6 +52,10 @@ def configure(c: "Config", root: str | Path, *, source: str = "solutions", relea
     c.BoundedExecute.skip_cells = list(skip_cells)
     c.BoundedExecute.skip_reasons = list(skip_reasons)
     c.OverwriteCells.add_missing_cells = True
+    # Once the last cell has run, the kernel is stopped at once: a graceful shutdown costs a
+    # kernel's exit hooks and up to a tenth of a second of polling per notebook, and nothing
+    # graded depends on them (the sandbox's launcher takes its processes along).
+    c.Execute.shutdown_kernel = "immediate"
     # nbgrader's Execute with a cap on each cell's output, a record of the cell being run (which
     # cell killed a dead kernel) and cells to skip on a second attempt: see autograder.grader.preprocessors.
     # Both output limits stay: BoundedExecute caps the bytes of each cell's output while it arrives
@@ -74,4 +78,6 @@ def configure(c: "Config", root: str | Path, *, source: str = "solutions", relea
         "autograder.grader.preprocessors.ShortenTestTracebacks",
         "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
     ]
+    # nbconvert's HTML exporter, its templates compiled once per worker process, not once per student.
+    c.GenerateFeedback.exporter_class = "autograder.grader.exporters.FeedbackHTMLExporter"
     return c

@@ -10,7 +10,8 @@
 - in the sandbox, once a cell is done, the processes it left running are stopped (a fork bomb
   does not eat the memory of the cells after it);
 - it does not run the cells listed in ``skip_cells`` and gives them an error output instead, so
-  that a second attempt grades every other cell (a skipped test cell scores zero).
+  that a second attempt grades every other cell (a skipped test cell scores zero);
+- its kernels start and stop without jupyter_client's idle waits (:mod:`.kernels`).
 
 ``ShortenTestTracebacks`` runs in ``GenerateFeedback``: feedback shows no hidden test as traceback context.
 """
@@ -27,6 +28,7 @@ from traitlets import Integer, List, Unicode
 
 from ..sandbox import ENV_VAR
 from . import progress
+from .kernels import GradingKernelManager
 
 SKIPPED_ENAME = "CellSkippedByGrader"
 
@@ -39,6 +41,12 @@ def cell_label(cell: NotebookNode, index: int) -> str:
 
 
 class BoundedExecute(Execute):
+    def __init__(self, *args, **kwargs) -> None:
+        # Execute's own default (jupyter_client's AsyncKernelManager) comes as an argument, over any
+        # configuration: ours, without its idle waits (see autograder.grader.kernels), the same way.
+        kwargs.setdefault("kernel_manager_class", GradingKernelManager)
+        super().__init__(*args, **kwargs)
+
     max_output_bytes = Integer(1_000_000, help="Output kept per cell, in bytes (about).").tag(config=True)
     progress_file = Unicode("", help="Where the index of the cell being run is written.").tag(config=True)
     skip_cells = List(Unicode(), help="Cells not to run, as NOTEBOOK:INDEX (they stopped the kernel before)."

@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..crosscheck.oracle import SolutionOracle
 from ..errors import GraderError
 from .assignment import Assignment, checkout, load_assignment
 from .feedback import collect_feedback, mathjax_js
@@ -154,7 +155,7 @@ def grade_on_cluster(scheduler: str, a: Assignment, work: Path, fingerprint: str
     root = course_root()
     settings = ClusterSettings(a.name, int(cell_timeout), sandbox_mode, int(memory_mb), wall_limit, fingerprint)
     with Coordinator(scheduler, a, settings, os.urandom(8).hex(), root / "nbgrader_config.py" if root else None,
-                     log) as cluster:
+                     work, log) as cluster:
         results, todo = keep_results(a, work, fingerprint, cluster.sandboxed, students, force)
         log(f"grading {a.name}: {len(students)} submission(s), {len(todo)} to grade, {len(results)} unchanged "
             f"since the last run; {len(a.tests)} test cells, {a.max_score:g} points, cell timeout {cell_timeout} s, "
@@ -164,18 +165,20 @@ def grade_on_cluster(scheduler: str, a: Assignment, work: Path, fingerprint: str
 
 
 def grade_all(run: GradingRun, todo: list[Student], workers: int, log: Log) -> dict[str, Result]:
-    """Grade ``todo`` on ``workers`` threads, each student in a free slot with that slot's worker process."""
+    """Grade ``todo`` on ``workers`` threads, each student in a free slot with that slot's nbgrader process
+    and solution oracle."""
     slots: queue.Queue[int] = queue.Queue()
     for slot in range(workers):
         slots.put(slot)
     nb_workers = {slot: NbWorker() for slot in range(workers)}
+    oracles = {slot: SolutionOracle() for slot in range(workers)}
     results: dict[str, Result] = {}
     log_lock = threading.Lock()
 
     def one(st: Student) -> None:
         slot = slots.get()
         try:
-            result = grade_student(run, st, slot, nb_workers[slot])
+            result = grade_student(run, st, slot, nb_workers[slot], oracles[slot])
         finally:
             slots.put(slot)
         with log_lock:
@@ -191,4 +194,6 @@ def grade_all(run: GradingRun, todo: list[Student], workers: int, log: Log) -> d
     finally:
         for w in nb_workers.values():
             w.stop()
+        for o in oracles.values():
+            o.stop()
     return results

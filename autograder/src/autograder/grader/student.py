@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import nbformat
 
 from .. import crosscheck, sandbox
+from ..crosscheck.oracle import SolutionOracle
 from ..errors import GraderError
 from .assignment import Assignment
 from .attempts import autograde
@@ -63,7 +64,7 @@ def place_notebooks(a: Assignment, student: Student, target_dir: Path,
 
 
 def cross_check(run: "GradingRun", student: Student, sdir: Path, scores: dict[str, float], skipped: list[str],
-                settings: sandbox.Settings | None) -> list[str] | None:
+                settings: sandbox.Settings | None, oracle: SolutionOracle | None = None) -> list[str] | None:
     """Flag reasons from the cross-check (an empty list: it agrees), or None where there is none."""
     a = run.assignment
     if not crosscheck.available(a.name) or len(a.notebooks) != 1:
@@ -75,14 +76,16 @@ def cross_check(run: "GradingRun", student: Student, sdir: Path, scores: dict[st
     try:
         reasons, _ = crosscheck.run(a.name, submitted, solution, scores, {t.grade_id: t.points for t in a.tests},
                                     crosscheck.seed_for(student.digest, run.nonce), sdir / "crosscheck", skip=skip,
-                                    sandbox_settings=settings)
+                                    sandbox_settings=settings, oracle=oracle)
     except RuntimeError as exc:  # the solution itself failed: the course's problem, not the student's
         raise GraderError(str(exc)) from exc
     return reasons
 
 
-def grade_student(run: "GradingRun", student: Student, slot: int, worker: NbWorker) -> Result:
-    """Autograde one student in worker slot ``slot``; save and return the result."""
+def grade_student(run: "GradingRun", student: Student, slot: int, worker: NbWorker,
+                  oracle: SolutionOracle | None = None) -> Result:
+    """Autograde one student in worker slot ``slot`` with that slot's nbgrader process ``worker`` and
+    solution ``oracle`` (None: one for this student only); save and return the result."""
     t0 = time.monotonic()
     a, iso = run.assignment, run.isolation
     sdir = run.work / "students" / student.id
@@ -99,7 +102,7 @@ def grade_student(run: "GradingRun", student: Student, slot: int, worker: NbWork
             attempt = autograde(run, student, sdir, slot_env, worker)
             failure, scores, notes = attempt.failure, attempt.scores, notes + attempt.notes
             if failure is None:
-                flags = cross_check(run, student, sdir, scores, attempt.skipped, slot_env.settings)
+                flags = cross_check(run, student, sdir, scores, attempt.skipped, slot_env.settings, oracle)
     messages = read_messages(a, sdir / "autograded" / student.id / a.name, scores) if failure is None else {}
     result = Result(student.id, student.label, Status.GRADED if failure is None else Status.UNGRADED, scores,
                     ([failure] if failure else []) + list(student.notes) + notes, flags, iso.on, sandbox_label,

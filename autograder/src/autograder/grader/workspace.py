@@ -119,6 +119,32 @@ def prepare_template(a: Assignment, work: Path, cell_timeout: int, db_url: str |
     return fp
 
 
+TEMPLATE_OWN = ("ready.json", "nbgrader_config.py", "generate_assignment.log")  # written where the template lies
+
+
+def template_files(work: Path) -> list[Path]:
+    """The files of the prepared template ``work/template`` that another machine can use as they are
+    (not its stamp, log or generated config, which name this machine's folders)."""
+    tdir = work / "template"
+    return [p for p in sorted(tdir.rglob("*")) if p.is_file() and not (p.parent == tdir and p.name in TEMPLATE_OWN)]
+
+
+def install_template(a: Assignment, prepared: Path, work: Path, cell_timeout: int,
+                     course_config: Path | None = None) -> str:
+    """Make ``work/template`` from :func:`template_files` of a template prepared elsewhere (a cluster
+    worker gets the coordinator's, instead of running ``generate_assignment`` again); return the
+    fingerprint of this machine's code and settings, which the caller compares with the preparer's.
+    """
+    fp = grading_fingerprint(a, cell_timeout, None, course_config)
+    tdir = work / "template"
+    if work.exists():
+        shutil.rmtree(work)
+    shutil.copytree(prepared, tdir)
+    write_nbgrader_config(tdir, cell_timeout)
+    (tdir / "ready.json").write_text(json.dumps({"fingerprint": fp}))
+    return fp
+
+
 def save_result(student_dir: Path, fp: str, digest: str, row: dict[str, object], feedback: list[str],
                 messages: dict[str, str] | None = None) -> None:
     """Write ``result.json`` atomically (a run killed half-way leaves no half-result behind); ``messages``

@@ -45,10 +45,10 @@ class Coordinator:
     """This grader connected to a Dask scheduler whose workers are set up to grade ``settings``' run."""
 
     def __init__(self, address: str, a: Assignment, settings: ClusterSettings, nonce: str,
-                 course_config: Path | None, log: Log = print) -> None:
+                 course_config: Path | None, work: Path, log: Log = print) -> None:
         self.address, self.a, self.settings, self.nonce, self.log = address, a, settings, nonce, log
         self.name = f"autograder-{settings.fingerprint[:12]}-{nonce[:8]}"
-        self.plugin = GraderPlugin(self.name, pack_assignment(a, course_config), settings, worker_identity())
+        self.plugin = GraderPlugin(self.name, pack_assignment(a, course_config, work), settings, worker_identity())
         self.client = None
         self.statuses: dict[str, WorkerStatus] = {}
 

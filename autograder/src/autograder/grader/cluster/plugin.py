@@ -1,17 +1,19 @@
 """The worker side of a cluster run: a ``distributed.WorkerPlugin`` that sets a worker up to grade.
 
 :class:`GraderPlugin` carries the assignment as bytes (a tar of ``solutions/A`` and the course's
-``nbgrader_config.py``: :func:`pack_assignment`), the run's settings and the coordinator's
+``nbgrader_config.py`` and the prepared template: :func:`pack_assignment`), the run's settings and the coordinator's
 :class:`.identity.Identity`. On each worker, once per worker process (:meth:`GraderPlugin.setup`):
 
 - compare the worker's identity with the coordinator's; refuse on a difference;
-- unpack the assignment under the worker's local directory and prepare the nbgrader template
-  there (:func:`..workspace.prepare_template`, cached by fingerprint); its fingerprint must be the
+- unpack the assignment and the coordinator's prepared nbgrader template under the worker's local
+  directory (:func:`..workspace.install_template`: no ``generate_assignment`` on the worker, which
+  cost seconds of every run); the fingerprint of the worker's own code and settings must be the
   coordinator's, else refuse (the backstop of the identity check);
 - open the run's :class:`..isolation.Isolation` (same sandbox mode, memory and cell timeout as a
   local run) with as many slots as the worker's ``grade`` resource, and per slot one nbgrader worker
-  process (:class:`..worker.NbWorker`) owned by one long-lived thread: a helper process dies with the
-  thread that started it (:mod:`..processes`), and Dask's task threads are not ours to keep.
+  process (:class:`..worker.NbWorker`) and one solution oracle (:class:`...crosscheck.oracle.SolutionOracle`)
+  owned by one long-lived thread: a helper process dies with the thread that started it
+  (:mod:`..processes`), and Dask's task threads are not ours to keep.
 
 A refused worker keeps running but grades nobody: :mod:`.remote` raises its ``problem``, and the
 coordinator reads it through :func:`plugin_status` before it submits anything.
@@ -28,15 +30,17 @@ from pathlib import Path
 
 from distributed import WorkerPlugin
 
+from ...crosscheck.oracle import SolutionOracle
 from ...errors import AutograderError
 from ..assignment import Assignment, load_assignment
 from ..isolation import Isolation
 from ..worker import NbWorker
-from ..workspace import prepare_template
+from ..workspace import install_template, template_files
 from .identity import Identity, mismatch, worker_identity
 
 RESOURCE = "grade"  # the worker resource that counts its grading slots (dask worker --resources grade=N)
 CONFIG_NAME = "nbgrader_config.py"
+TEMPLATE = "template"  # the prepared template's folder in the bundle
 
 
 @dataclass(frozen=True)
@@ -61,8 +65,9 @@ class WorkerStatus:
     log: tuple[str, ...]  # what setting up said (the sandbox's warning, ...)
 
 
-def pack_assignment(a: Assignment, course_config: Path | None) -> bytes:
-    """A tar of ``solutions/<A>/`` and the course's ``nbgrader_config.py`` (what the fingerprint hashes)."""
+def pack_assignment(a: Assignment, course_config: Path | None, work: Path) -> bytes:
+    """A tar of ``solutions/<A>/``, the course's ``nbgrader_config.py`` (what the fingerprint hashes) and
+    the template prepared in ``work`` (:func:`..workspace.template_files`)."""
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w:gz") as tar:
         for path in sorted(a.source.rglob("*")):
@@ -70,6 +75,8 @@ def pack_assignment(a: Assignment, course_config: Path | None) -> bytes:
                 tar.add(path, arcname=f"solutions/{a.name}/{path.relative_to(a.source)}", recursive=False)
         if course_config is not None and course_config.is_file():
             tar.add(course_config, arcname=CONFIG_NAME, recursive=False)
+        for path in template_files(work):
+            tar.add(path, arcname=f"{TEMPLATE}/{path.relative_to(work / 'template')}", recursive=False)
     return buf.getvalue()
 
 
@@ -88,6 +95,7 @@ class Grading:
     isolation: Isolation
     slots: "queue.Queue[int]" = field(default_factory=queue.Queue)
     nb_workers: dict[int, NbWorker] = field(default_factory=dict)
+    oracles: dict[int, SolutionOracle] = field(default_factory=dict)
     threads: dict[int, ThreadPoolExecutor] = field(default_factory=dict)
 
 
@@ -108,7 +116,7 @@ class GraderPlugin(WorkerPlugin):
     async def setup(self, worker) -> None:  # noqa: ANN001 - distributed.Worker
         self.address = worker.address
         self.slots = int(worker.state.total_resources.get(RESOURCE, 0))
-        # nbgrader generate_assignment and the sandbox's probe take seconds: not on the worker's event loop
+        # unpacking and the sandbox's probe take a while: not on the worker's event loop
         await asyncio.to_thread(self._setup, Path(worker.local_directory))
 
     def _setup(self, local_dir: Path) -> None:
@@ -125,9 +133,10 @@ class GraderPlugin(WorkerPlugin):
             unpack_assignment(self.bundle, root / "checkout")
             a = load_assignment(s.assignment, root / "checkout")
             work = root / "course"
-            fp = prepare_template(a, work, s.cell_timeout, course_config=root / "checkout" / CONFIG_NAME)
+            fp = install_template(a, root / "checkout" / TEMPLATE, work, s.cell_timeout,
+                                  course_config=root / "checkout" / CONFIG_NAME)
             if fp != s.fingerprint:
-                self.problem = (f"worker {self.address} prepares {a.name} with grading fingerprint {fp[:12]}, not "
+                self.problem = (f"worker {self.address} grades {a.name} with grading fingerprint {fp[:12]}, not "
                                 f"this grader's {s.fingerprint[:12]}: its package, nbgrader configuration or "
                                 "installed distributions differ")
                 return
@@ -139,6 +148,7 @@ class GraderPlugin(WorkerPlugin):
         for slot in range(self.slots):
             grading.slots.put(slot)
             grading.nb_workers[slot] = NbWorker()
+            grading.oracles[slot] = SolutionOracle()
             grading.threads[slot] = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"autograder-slot-{slot}")
         self.grading, self.problem = grading, None
 
@@ -149,9 +159,9 @@ class GraderPlugin(WorkerPlugin):
         try:
             for slot, pool in g.threads.items():
                 try:
-                    worker_process = g.nb_workers.get(slot)
-                    if worker_process is not None:
-                        pool.submit(worker_process.stop).result()
+                    for helper in (g.nb_workers.get(slot), g.oracles.get(slot)):
+                        if helper is not None:
+                            pool.submit(helper.stop).result()
                 finally:
                     pool.shutdown(wait=True)
         finally:  # whatever failed above, the sandbox's cgroups and runtime folders go

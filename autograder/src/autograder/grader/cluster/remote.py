@@ -53,7 +53,7 @@ def grade_in_slot(plugin: GraderPlugin, g: Grading, task: StudentTask, slot: int
     sdir = g.work / "students" / task.student
     try:
         student = task.write_files(incoming)
-        result = grade_student(run, student, slot, g.nb_workers[slot])
+        result = grade_student(run, student, slot, g.nb_workers[slot], g.oracles[slot])
         return GradedStudent.from_folder(g.assignment, result, sdir, plugin.address)
     finally:
         shutil.rmtree(incoming, ignore_errors=True)
