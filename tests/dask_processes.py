@@ -16,7 +16,6 @@ carrying this cluster's token in its environment is still alive.
 Needs root (the mounts) and util-linux's ``unshare``: :func:`problem` says why not, or None.
 """
 
-import contextlib
 import glob
 import json
 import os
@@ -34,6 +33,7 @@ from pathlib import Path
 import cloudpickle
 
 from autograder.grader.processes import tool_env
+from autograder.sandbox import cgroups
 
 VENV_BIN = Path(sys.executable).parent
 DASK = VENV_BIN / "dask"
@@ -209,19 +209,7 @@ class Cluster:
         except RuntimeError as exc:
             raise RuntimeError(f"{exc}: pids {self.leftovers()}") from None
         for path in sorted(set(grader_cgroups()) - self.cgroups_before, key=len, reverse=True):
-            folder = Path(path)
-            with contextlib.suppress(OSError):
-                for pid in (folder / "cgroup.procs").read_text().split():
-                    with contextlib.suppress(ProcessLookupError, ValueError):
-                        os.kill(int(pid), signal.SIGKILL)
-            for _ in range(50):
-                try:
-                    folder.rmdir()
-                    break
-                except FileNotFoundError:
-                    break
-                except OSError:
-                    time.sleep(0.1)
+            cgroups.remove(Path(path))
 
 
 def grader_cgroups() -> list[str]:

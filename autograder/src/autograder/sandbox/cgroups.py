@@ -76,15 +76,7 @@ class Cgroups:
 
     def close(self) -> None:
         for folder in reversed(self.dirs):
-            kill_members(folder)
-            for _ in range(50):
-                try:
-                    folder.rmdir()
-                    break
-                except FileNotFoundError:
-                    break
-                except OSError:
-                    time.sleep(0.2)  # processes that are still being killed
+            remove(folder)
         self.dirs = []
 
     def __enter__(self) -> "Cgroups":
@@ -99,6 +91,19 @@ def kill_members(folder: Path) -> None:
         for pid in (folder / "cgroup.procs").read_text().split():
             with contextlib.suppress(ProcessLookupError, ValueError):
                 os.kill(int(pid), signal.SIGKILL)
+
+
+def remove(folder: Path, tries: int = 50) -> None:
+    """Kill the processes in cgroup ``folder``, then remove it (waiting while they die; gone already: done)."""
+    kill_members(folder)
+    for _ in range(tries):
+        try:
+            folder.rmdir()
+            return
+        except FileNotFoundError:
+            return
+        except OSError:
+            time.sleep(0.2)  # processes that are still being killed
 
 
 def remove_stale(parent: Path) -> None:
