@@ -6,9 +6,23 @@ plotting helpers and the instructor command line (``python -m autograder``, :mod
 Solutions live only in the instructor notebooks under ``solutions/``.
 """
 
+import importlib
+from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["course_root"]
+__all__ = ["course_root", "lazy_attributes"]
+
+
+def lazy_attributes(package: str, table: dict[str, str]) -> Callable[[str], object]:
+    """A module ``__getattr__`` for ``package`` that imports ``table[name]`` (a submodule) on first use of
+    ``name``: what a process started per submission does not use, it does not import."""
+
+    def __getattr__(name: str) -> object:
+        if name in table:
+            return getattr(importlib.import_module(f".{table[name]}", package), name)
+        raise AttributeError(f"module {package!r} has no attribute {name!r}")
+
+    return __getattr__
 
 
 def course_root() -> Path | None:

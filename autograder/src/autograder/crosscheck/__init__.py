@@ -27,14 +27,10 @@ The names below load on first use: the child (``python -I -m autograder.crossche
 submission) imports only what it runs, not the engine and the sandbox that start it.
 """
 
-import importlib
+from .. import lazy_attributes
 
 _LAZY = {"run": "engine", "seed_for": "engine", "available": "spec"}
 
 __all__ = sorted(_LAZY)
 
-
-def __getattr__(name: str) -> object:
-    if name in _LAZY:
-        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _LAZY)

@@ -45,15 +45,15 @@ class SolutionOracle:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def _start(self, assignment: str, cells: list[str], env: dict[str, str]) -> None:
+    def _start(self, assignment: str, cells_json: str, env: dict[str, str]) -> None:
         self.stop()
         self.stderr = tempfile.TemporaryFile()
         self.cwd = tempfile.TemporaryDirectory(prefix="agr-xc-oracle-")
         self.proc = spawn([sys.executable, "-I", "-m", "autograder.crosscheck", "--serve", assignment],
                           cwd=self.cwd.name, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                           stderr=self.stderr)
-        self.key = (assignment, json.dumps(cells))
-        self._send(self.key[1])  # the first line: the cells, run once
+        self.key = (assignment, cells_json)
+        self._send(cells_json)  # the first line: the cells, run once
 
     def _send(self, line: str) -> None:
         try:
@@ -66,8 +66,9 @@ class SolutionOracle:
         """Send the request for ``inputs``, written to a folder of this request's own (where no submission
         can change them; gone once the answer is read); the process is started first where needed.
         The answer is read with :meth:`Answer.wait`, so that the submission's child can run meanwhile."""
-        if self.proc is None or self.proc.poll() is not None or self.key != (assignment, json.dumps(cells)):
-            self._start(assignment, cells, env)
+        cells_json = json.dumps(cells)
+        if self.proc is None or self.proc.poll() is not None or self.key != (assignment, cells_json):
+            self._start(assignment, cells_json, env)
         folder = tempfile.TemporaryDirectory(prefix="agr-xc-ref-")
         inputs_path, results_path = Path(folder.name) / "inputs.npz", Path(folder.name) / "results.npz"
         npz.save(inputs_path, inputs)

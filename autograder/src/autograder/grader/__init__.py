@@ -23,14 +23,10 @@ The names below load on first use, so that importing :mod:`.processes` (the sand
 on every kernel start) or :mod:`.nbconfig` (nbgrader does) costs nothing more.
 """
 
-import importlib
+from .. import lazy_attributes
 
 _LAZY = {"grade": "run", "release": "assignment", "assignment_names": "assignment", "load_assignment": "assignment"}
 
 __all__ = sorted(_LAZY)
 
-
-def __getattr__(name: str) -> object:
-    if name in _LAZY:
-        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _LAZY)

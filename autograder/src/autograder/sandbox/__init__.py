@@ -13,8 +13,7 @@ The launcher (:mod:`.launcher`, ``python -m autograder.sandbox``) watches it fro
 what happened as :mod:`.events`; :func:`probe` checks on this machine that it starts and holds.
 """
 
-import importlib
-
+from .. import lazy_attributes
 from ..errors import SandboxError
 from . import events
 from .cgroups import Cgroups
@@ -27,8 +26,4 @@ _LAZY = {"diagnose": "probing", "probe": "probing", "write_kernelspec": "probing
 __all__ = ["ENV_VAR", "KERNEL_NAME", "UID_BASE", "Cgroups", "SandboxError", "Settings", "default_readonly",
            "diagnose", "events", "hand_over", "limits_label", "probe", "running_as_root", "write_kernelspec"]
 
-
-def __getattr__(name: str) -> object:
-    if name in _LAZY:
-        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _LAZY)
